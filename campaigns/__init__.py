@@ -1,0 +1,1 @@
+"""Campaigns: decision rules, audiences, control groups, sales briefs, outcomes and uplift."""

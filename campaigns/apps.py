@@ -1,0 +1,8 @@
+"""Campaigns app."""
+
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "campaigns"
+    verbose_name = "Campaigns"

@@ -1,0 +1,1 @@
+"""REST API of the core app (versioned under /api/v1/)."""

@@ -1,0 +1,15 @@
+"""The core profile app."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CdpConfig(AppConfig):
+    name = "cdp"
+    verbose_name = "Customer profiles"
+
+    def ready(self) -> None:
+        from cdp.roles import roles_sync_after_migrate
+
+        # Later apps add models (and so permissions) in their own migrations: keep the role groups in step.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="cdp.roles.sync")

@@ -1,0 +1,353 @@
+"""Core profile domain: sources, golden records, source records, identifiers, catalogue, receipts, interactions.
+
+Money is stored as integer minor units (cents) beside a currency code: exact, and cheaper to aggregate than
+``numeric`` in PostgreSQL. People always see decimals (``cdp.money``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from simple_history.models import HistoricalRecords
+
+from django.db import models
+from django.db.models import Q
+
+from cdp.money import format_minor
+
+
+class Gender(models.TextChoices):
+    FEMALE = "f", "Female"
+    MALE = "m", "Male"
+    OTHER = "x", "Other"
+    UNKNOWN = "", "Unknown"
+
+
+class PersonFields(models.Model):
+    """The identity attributes a source record carries and a golden record chooses among."""
+
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    birth_date = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+
+    PERSON_FIELDS = (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "birth_date",
+        "gender",
+        "address",
+        "postcode",
+        "city",
+        "country",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class Source(models.Model):
+    """A system customer data comes from: a CRM, an e-shop, a loyalty programme, a till system."""
+
+    class Kind(models.TextChoices):
+        CRM = "crm", "CRM"
+        ECOMMERCE = "ecommerce", "E-commerce"
+        LOYALTY = "loyalty", "Loyalty programme"
+        POS = "pos", "Point of sale"
+        API = "api", "API integration"
+        OTHER = "other", "Other"
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Survivorship: for each profile field the source with the lowest number wins."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class CustomerQuerySet(models.QuerySet):
+    def active(self) -> CustomerQuerySet:
+        return self.filter(status=Customer.Status.ACTIVE)
+
+
+class Customer(PersonFields):
+    """The golden record: one person, unified across sources."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MERGED = "merged", "Merged into another customer"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
+    )
+    field_sources = models.JSONField(
+        default=dict, blank=True, help_text="For each profile field, the key of the source it was taken from."
+    )
+    signup_date = models.DateField(null=True, blank=True, help_text="Earliest signup across sources.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="customer_name_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["postcode"], name="customer_postcode_idx"),
+            models.Index(fields=["status", "created_at"], name="customer_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="active", merged_into__isnull=True) | Q(status="merged", merged_into__isnull=False),
+                name="customer_merged_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or f"Customer {str(self.id)[:8]}"
+
+
+class SourceRecord(PersonFields):
+    """A customer as one source knows it, kept whole: the raw attributes and the golden record it is linked to."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records")
+    external_id = models.CharField(max_length=128)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_records"
+    )
+    signup_date = models.DateField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Columns of the source that have no field.")
+    content_hash = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the imported values: an unchanged re-import writes nothing."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="sourcerecord_unique_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["customer"], name="sourcerecord_customer_idx"),
+            models.Index(fields=["last_name", "first_name"], name="sourcerecord_name_idx"),
+            models.Index(fields=["postcode"], name="sourcerecord_postcode_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.external_id}"
+
+
+class Identifier(models.Model):
+    """A normalised identifier (e-mail, phone, external id, card number) that points at a customer."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        PHONE = "phone", "Phone"
+        EXTERNAL_ID = "external_id", "Source external id"
+        LOYALTY_CARD = "loyalty_card", "Loyalty card"
+        CUSTOMER_NUMBER = "customer_number", "Customer number"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=254, help_text="Normalised: lower-case e-mail, E.164 phone, source:id.")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="identifiers")
+    source_record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="identifiers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source_record", "kind", "value"], name="identifier_unique_per_record"),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="identifier_value_idx"),
+            models.Index(fields=["value"], name="identifier_value_only_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class Store(models.Model):
+    """Where a purchase or an interaction happened: a physical store, or a channel such as the web shop."""
+
+    class Kind(models.TextChoices):
+        STORE = "store", "Store"
+        WEB = "web", "Web shop"
+        APP = "app", "Mobile app"
+        CALL_CENTRE = "call_centre", "Call centre"
+        MARKETPLACE = "marketplace", "Marketplace"
+
+    code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STORE)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Category(models.Model):
+    key = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=150)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}".strip()
+
+
+class Receipt(models.Model):
+    """A till receipt or an online order. Anonymous when no customer is known (yet)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="receipts")
+    receipt_id = models.CharField(max_length=128)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts")
+    customer_external_id = models.CharField(
+        max_length=128, blank=True, help_text="The customer's id in the source; kept so a later record links it."
+    )
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts")
+    channel = models.CharField(max_length=20, blank=True)
+    purchased_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField(default=0, help_text="Net amount after discounts, in minor units.")
+    discount_minor = models.BigIntegerField(default=0)
+    item_count = models.IntegerField(default=0, help_text="Sum of quantities; negative for a return.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "receipt_id"], name="receipt_unique_per_source"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "purchased_at"], name="receipt_customer_date_idx"),
+            models.Index(fields=["purchased_at"], name="receipt_date_idx"),
+            models.Index(
+                fields=["source", "customer_external_id"],
+                name="receipt_unlinked_idx",
+                condition=Q(customer__isnull=True) & ~Q(customer_external_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.receipt_id}"
+
+    @property
+    def total_display(self) -> str:
+        return format_minor(self.total_minor, self.currency)
+
+    @property
+    def is_return(self) -> bool:
+        return self.item_count < 0
+
+
+class ReceiptLine(models.Model):
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="receipt_lines")
+    quantity = models.IntegerField(help_text="Negative for a returned item.")
+    unit_price_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField(default=0)
+    amount_minor = models.BigIntegerField(help_text="quantity × unit price − discount, in minor units.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "line_no"], name="receiptline_unique_line"),
+            models.CheckConstraint(condition=Q(unit_price_minor__gte=0), name="receiptline_price_not_negative"),
+            models.CheckConstraint(condition=Q(discount_minor__gte=0), name="receiptline_discount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["product"], name="receiptline_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}#{self.line_no}"
+
+
+class Interaction(models.Model):
+    """A web, app, e-mail, store or call-centre event. Anonymous (a cookie or device id) when no customer is known."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web"
+        APP = "app", "App"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+        STORE = "store", "Store"
+        PHONE = "phone", "Phone / call centre"
+        POST = "post", "Post"
+        OTHER = "other", "Other"
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="interactions")
+    event_key = models.CharField(
+        max_length=64, help_text="Hash of the event's content: the same event imported twice is stored once."
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    customer_external_id = models.CharField(max_length=128, blank=True)
+    anonymous_id = models.CharField(max_length=128, blank=True)
+    occurred_at = models.DateTimeField()
+    type = models.CharField(max_length=50)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_key"], name="interaction_unique_event"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="interaction_customer_date_idx"),
+            models.Index(fields=["occurred_at"], name="interaction_date_idx"),
+            models.Index(
+                fields=["source", "customer_external_id"],
+                name="interaction_unlinked_idx",
+                condition=Q(customer__isnull=True) & ~Q(customer_external_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.channel}) {self.occurred_at:%Y-%m-%d}"

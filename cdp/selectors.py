@@ -1,0 +1,56 @@
+"""Reads of the core profile domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection, models
+
+from cdp.models import Customer, Interaction, Receipt, ReceiptLine, SourceRecord
+
+# Above this many rows an exact COUNT(*) on PostgreSQL scans the whole table; the planner's estimate is enough for
+# a dashboard figure, and it is shown as an estimate.
+EXACT_COUNT_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class TableCount:
+    label: str
+    value: int
+    estimated: bool
+
+
+def estimated_rows(models_: list[type[models.Model]]) -> dict[str, int]:
+    """The planner's row estimates (PostgreSQL only, one query), by table name; empty elsewhere."""
+    if connection.vendor != "postgresql" or not models_:
+        return {}
+    tables = [model._meta.db_table for model in models_]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples::bigint FROM pg_class WHERE relname = ANY(%s)", [tables])
+        return {name: int(rows) for name, rows in cursor.fetchall() if rows is not None and rows >= 0}
+
+
+def table_counts(entries: list[tuple[str, type[models.Model], models.QuerySet | None]]) -> list[TableCount]:
+    """Exact counts for small tables and filtered querysets; the planner's estimate for a big unfiltered table."""
+    estimates = estimated_rows([model for _, model, queryset in entries if queryset is None])
+    counts = []
+    for label, model, queryset in entries:
+        estimate = estimates.get(model._meta.db_table) if queryset is None else None
+        if estimate is not None and estimate > EXACT_COUNT_LIMIT:
+            counts.append(TableCount(label, estimate, estimated=True))
+        else:
+            exact = (queryset if queryset is not None else model._default_manager.all()).count()
+            counts.append(TableCount(label, exact, estimated=False))
+    return counts
+
+
+def dashboard_counts() -> list[TableCount]:
+    return table_counts(
+        [
+            ("Customers", Customer, Customer.objects.active()),
+            ("Source records", SourceRecord, None),
+            ("Receipts", Receipt, None),
+            ("Receipt lines", ReceiptLine, None),
+            ("Interactions", Interaction, None),
+        ]
+    )

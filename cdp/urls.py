@@ -1,0 +1,28 @@
+"""Root URL configuration."""
+
+from drf_spectacular.views import SpectacularAPIView
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cdp import views
+
+admin.site.site_header = "Clientele administration"
+admin.site.site_title = "Clientele"
+admin.site.index_title = "Customer data, consent and GDPR"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("cdp.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler403 = "cdp.views.permission_denied"
+handler404 = "cdp.views.page_not_found"
+handler500 = "cdp.views.server_error"

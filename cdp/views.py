@@ -1,0 +1,51 @@
+"""Server-rendered pages of the core app: the home dashboard, health check and error pages."""
+
+from __future__ import annotations
+
+from drf_spectacular.views import SpectacularSwaggerView
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from cdp.selectors import dashboard_counts
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "cdp/home.html", {"counts": dashboard_counts()})
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """The API documentation is a page for people: anonymous visitors go to the login page like everywhere else."""
+
+    is_login_page = True
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: answers 200 when the database answers, 503 otherwise. Says nothing else."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+@login_not_required
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+@login_not_required
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)

@@ -1,0 +1,1 @@
+"""Segments and predictive models: clustering runs, segment assignment, churn, propensity, CLV, survival."""

@@ -1,0 +1,8 @@
+"""Segments and predictive models app."""
+
+from django.apps import AppConfig
+
+
+class SegmentsConfig(AppConfig):
+    name = "segments"
+    verbose_name = "Segments and scores"

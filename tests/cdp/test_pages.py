@@ -1,0 +1,114 @@
+"""Every page needs a login; the API answers 401/403 itself; the home page shows the counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from django.urls import reverse
+
+from tests.cdp.factories import CustomerFactory, InteractionFactory, ReceiptLineFactory
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("url", ["/", "/admin/", "/api/docs/"])
+def test_pages_redirect_anonymous_users_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/me/", "/api/schema/"])
+def test_api_answers_anonymous_clients_without_redirect(client, url):
+    response = client.get(url)
+    assert response.status_code in {401, 403}
+    assert "Location" not in response
+
+
+def test_health_check_is_open_and_says_nothing_else(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("role", ["crm", "marketing", "sales", "dpo"])
+def test_each_role_logs_in_and_reaches_home(client, role_users, role):
+    response = client.post(reverse("login"), {"username": role, "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.context["user"].username == role
+    assert response.request["PATH_INFO"] == "/"
+
+
+def test_wrong_password_is_refused(client, role_users):
+    response = client.post(reverse("login"), {"username": "crm", "password": "wrong"})
+    assert response.status_code == 200
+    assert not response.context["user"].is_authenticated
+    assert "didn't match" in response.content.decode()
+
+
+def test_home_shows_counts(crm_client, django_assert_max_num_queries):
+    # given two customers, one with a receipt of two lines, and three interactions
+    line = ReceiptLineFactory()
+    ReceiptLineFactory(receipt=line.receipt)
+    CustomerFactory()
+    InteractionFactory.create_batch(3, customer=line.receipt.customer)
+    # when the home page is read
+    with django_assert_max_num_queries(10):
+        response = crm_client.get("/")
+    # then the figures are the database's
+    figures = {count.label: count.value for count in response.context["counts"]}
+    assert figures["Customers"] == 2
+    assert figures["Receipts"] == 1
+    assert figures["Receipt lines"] == 2
+    assert figures["Interactions"] == 3
+
+
+def test_api_me_lists_roles_with_a_token(role_users):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token = Token.objects.create(user=role_users["dpo"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json() == {"username": "dpo", "roles": ["dpo"]}
+
+
+def test_api_docs_are_served_locally(crm_client):
+    response = crm_client.get("/api/docs/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "swagger-ui" in body
+    assert "cdn" not in body.lower()
+    schema = crm_client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/me/" in schema.content
+
+
+def test_unknown_page_is_a_friendly_404(crm_client, settings):
+    settings.DEBUG = False
+    response = crm_client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"This page does not exist" in response.content
+
+
+def test_big_tables_show_the_planner_estimate_on_postgresql(monkeypatch):
+    from django.db import connection
+
+    from cdp import selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row estimates come from PostgreSQL's statistics")
+    # given five analysed receipts and a limit below them
+    ReceiptLineFactory.create_batch(5)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cdp_receipt")
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 1)
+    # when the dashboard counts them
+    figures = {count.label: count for count in selectors.dashboard_counts()}
+    # then the big table is estimated, the filtered customers are counted exactly
+    assert figures["Receipts"].estimated
+    assert figures["Receipts"].value == 5
+    assert not figures["Customers"].estimated

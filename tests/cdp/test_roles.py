@@ -1,0 +1,57 @@
+"""The four role groups exist with the permissions each role needs, and no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from django.contrib.auth.models import Group
+
+from cdp.roles import ROLES, permission_ids_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrations_create_the_four_role_groups():
+    assert set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True)) == set(ROLES)
+
+
+@pytest.mark.parametrize(
+    ("role", "permission", "granted"),
+    [
+        ("crm", "cdp.view_customer", True),
+        ("crm", "cdp.change_customer", True),
+        ("crm", "cdp.delete_customer", False),
+        ("crm", "cdp.add_source", False),
+        ("marketing", "cdp.view_receiptline", True),
+        ("marketing", "cdp.change_product", True),
+        ("marketing", "cdp.change_customer", False),
+        ("sales", "cdp.view_customer", True),
+        ("sales", "cdp.view_sourcerecord", False),
+        ("sales", "cdp.change_customer", False),
+        ("dpo", "cdp.delete_customer", True),
+        ("dpo", "cdp.view_interaction", True),
+        ("dpo", "cdp.add_receipt", False),
+    ],
+)
+def test_role_permissions(role_users, role, permission, granted):
+    assert role_users[role].has_perm(permission) is granted
+
+
+def test_sync_is_idempotent_and_restores_removed_permissions():
+    from django.contrib.auth.models import Permission
+
+    from cdp.roles import roles_sync
+
+    crm = Group.objects.get(name="crm")
+    before = set(crm.permissions.values_list("id", flat=True))
+    crm.permissions.clear()
+    roles_sync(Group, Permission)
+    roles_sync(Group, Permission)
+    assert set(crm.permissions.values_list("id", flat=True)) == before
+
+
+def test_patterns_match_whole_codenames_only():
+    permissions = [(1, "cdp", "view_customer"), (2, "cdp", "view_customerx"), (3, "consent", "view_purpose")]
+    assert permission_ids_for(["cdp.view_customer"], permissions) == {1}
+    assert permission_ids_for(["cdp.view_*"], permissions) == {1, 2}
+    assert permission_ids_for(["consent.*"], permissions) == {3}
