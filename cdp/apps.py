@@ -9,7 +9,9 @@ class CdpConfig(AppConfig):
     verbose_name = "Customer profiles"
 
     def ready(self) -> None:
+        from cdp.demo.steps import register as register_demo_steps
         from cdp.roles import roles_sync_after_migrate
 
+        register_demo_steps()
         # Later apps add models (and so permissions) in their own migrations: keep the role groups in step.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="cdp.roles.sync")

@@ -1,4 +1,5 @@
 """The Celery application: broker from CELERY_BROKER_URL, eager in-process when it is unset."""
+
 import os
 
 from celery import Celery

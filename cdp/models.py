@@ -351,3 +351,48 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} ({self.channel}) {self.occurred_at:%Y-%m-%d}"
+
+
+class ImportBatch(models.Model):
+    """One import of a file or an API batch: what came in, what it changed, and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Succeeded with rejected rows"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    kind = models.CharField(max_length=20)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="imports")
+    origin = models.CharField(max_length=255, blank=True, help_text="File name (without its folder) or 'api'.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    idempotency_key = models.CharField(max_length=128, blank=True, help_text="API batches: retrying a key is a no-op.")
+    actor = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batches"
+    )
+    options = models.JSONField(default=dict, blank=True)
+    read = models.IntegerField(default=0)
+    created = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    row_errors = models.JSONField(
+        default=list, blank=True, help_text="Row numbers and reasons of rejected rows (API batches); never the values."
+    )
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "source", "idempotency_key"],
+                name="importbatch_unique_idempotency_key",
+                condition=~Q(idempotency_key=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.source_id} ({self.get_status_display()})"

@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.change_category",
         "cdp.add_product",
         "cdp.change_product",
+        "cdp.add_importbatch",
         "consent.view_purpose",
         "consent.view_channel",
         "segments.*",

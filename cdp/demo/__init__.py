@@ -1,0 +1,1 @@
+"""Demo retailer: a deterministic generator of realistic customer, receipt, interaction and consent files."""

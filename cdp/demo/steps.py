@@ -1,0 +1,39 @@
+"""The core's demo steps: generate the demo retailer's files, then import them through the importers."""
+
+from __future__ import annotations
+
+from cdp.demo.generator import generate
+from cdp.ingest.service import import_file
+from cdp.ingest.types import KIND_CUSTOMERS, KIND_EVENTS, KIND_TRANSACTIONS
+from cdp.pipeline import DemoContext, register_demo_step
+
+# (kind, file, source) in the order that lets receipts and events find their customers.
+DEMO_IMPORTS = (
+    (KIND_CUSTOMERS, "customers_crm.csv", "crm"),
+    (KIND_CUSTOMERS, "customers_eshop.csv", "eshop"),
+    (KIND_CUSTOMERS, "customers_loyalty.csv", "loyalty"),
+    (KIND_TRANSACTIONS, "transactions_loyalty.csv", "loyalty"),
+    (KIND_TRANSACTIONS, "transactions_eshop.csv", "eshop"),
+    (KIND_EVENTS, "events_eshop.csv", "eshop"),
+    (KIND_EVENTS, "events_crm.csv", "crm"),
+)
+
+
+def generate_step(ctx: DemoContext) -> str:
+    summary = generate(ctx.data_dir, customers=ctx.customers, seed=ctx.seed)
+    return f"generated into {ctx.data_dir}: {summary.line()}"
+
+
+def import_step(ctx: DemoContext) -> str:
+    rejected = 0
+    for kind, name, source in DEMO_IMPORTS:
+        errors_path = ctx.data_dir / "errors" / name
+        result = import_file(kind=kind, path=ctx.data_dir / name, source_key=source, errors_path=errors_path)
+        rejected += result.rejected
+        ctx.write(f"  {name}: {result.summary()}")
+    return f"imported {len(DEMO_IMPORTS)} files ({rejected} rows rejected, listed in {ctx.data_dir / 'errors'})"
+
+
+def register() -> None:
+    register_demo_step(10, "generate", generate_step)
+    register_demo_step(20, "import", import_step)

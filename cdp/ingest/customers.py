@@ -1,0 +1,113 @@
+"""Writing a batch of customer rows: source records upserted, identifiers kept in step, golden records refreshed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from cdp.identity import customers_refresh_golden, golden_values
+from cdp.ingest.rows import CustomerRow
+from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
+
+RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
+
+
+def record_hash(record: SourceRecord) -> str:
+    payload = [str(getattr(record, name) or "") for name in RECORD_FIELDS]
+    payload.append(json.dumps(record.attributes, sort_keys=True, ensure_ascii=False))
+    return hashlib.sha256("\x1f".join(payload).encode("utf-8")).hexdigest()
+
+
+def record_identifiers(record: SourceRecord) -> list[Identifier]:
+    """The normalised identifiers a source record carries."""
+    source = record.source
+    found = [(Identifier.Kind.EXTERNAL_ID, f"{source.key}:{record.external_id}")]
+    if source.kind == Source.Kind.LOYALTY:
+        found.append((Identifier.Kind.LOYALTY_CARD, record.external_id))
+    if record.email:
+        found.append((Identifier.Kind.EMAIL, record.email))
+    if record.phone:
+        found.append((Identifier.Kind.PHONE, record.phone))
+    return [Identifier(kind=k, value=v, customer_id=record.customer_id, source_record=record) for k, v in found]
+
+
+def _apply(record: SourceRecord, row: CustomerRow) -> None:
+    for name, value in row.values.items():
+        setattr(record, name, value)
+    if row.attributes:
+        record.attributes = {**record.attributes, **row.attributes}
+
+
+def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
+    now = timezone.now()
+    records = []
+    for row in rows:
+        record = SourceRecord(source=source, external_id=row.external_id, attributes={}, created_at=now, updated_at=now)
+        _apply(record, row)
+        record.content_hash = record_hash(record)
+        records.append(record)
+    # Until identity resolution links it, each new record is its own customer.
+    customers = []
+    for record in records:
+        values, origins = golden_values([record])
+        customer = Customer(**values, field_sources=origins)
+        record.customer = customer
+        customers.append(customer)
+    bulk_create_with_history(customers, Customer)
+    bulk_create_with_history(records, SourceRecord)
+    return records
+
+
+def _update(changes: list[SourceRecord]) -> None:
+    now = timezone.now()
+    for record in changes:
+        record.updated_at = now
+    bulk_update_with_history(changes, SourceRecord, [*RECORD_FIELDS, "attributes", "content_hash", "updated_at"])
+    Identifier.objects.filter(source_record__in=changes).delete()
+    customers_refresh_golden(record.customer_id for record in changes if record.customer_id)
+
+
+def link_waiting_activity(source: Source, records: list[SourceRecord]) -> int:
+    """Receipts and interactions that arrived before their customer are linked to it now."""
+    external_ids = [record.external_id for record in records if record.customer_id]
+    customer_of = SourceRecord.objects.filter(source=source, external_id=OuterRef("customer_external_id"))
+    linked = 0
+    for model in (Receipt, Interaction):
+        linked += model.objects.filter(
+            source=source, customer__isnull=True, customer_external_id__in=external_ids
+        ).update(customer_id=Subquery(customer_of.values("customer_id")[:1]))
+    return linked
+
+
+def write_customers(source: Source, rows: list[CustomerRow]) -> tuple[int, int, int]:
+    """Upsert one batch (inside the caller's transaction). Returns (created, updated, unchanged)."""
+    existing = {
+        record.external_id: record
+        for record in SourceRecord.objects.select_related("source").filter(
+            source=source, external_id__in=[row.external_id for row in rows]
+        )
+    }
+    new_rows, changed = [], []
+    for row in rows:
+        record = existing.get(row.external_id)
+        if record is None:
+            new_rows.append(row)
+            continue
+        _apply(record, row)
+        digest = record_hash(record)
+        if digest != record.content_hash:
+            record.content_hash = digest
+            changed.append(record)
+    created = _create(source, new_rows) if new_rows else []
+    if changed:
+        _update(changed)
+    identifiers = [identifier for record in (*created, *changed) for identifier in record_identifiers(record)]
+    bulk_create_with_history(identifiers, Identifier)
+    if created:
+        link_waiting_activity(source, created)
+    return len(created), len(changed), len(rows) - len(created) - len(changed)

@@ -1,0 +1,332 @@
+"""Row parsing and validation per kind: every reason a row is refused is collected, never just the first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from cdp import normalise as norm
+from cdp.ingest import types as t
+from cdp.ingest.reader import is_valid_text
+
+CUSTOMER_FIELDS = (
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "gender",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "signup_date",
+)
+TRANSACTION_FIELDS = (
+    "receipt_id",
+    "line",
+    "customer_external_id",
+    "timestamp",
+    "store",
+    "channel",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "discount",
+)
+EVENT_FIELDS = ("customer_external_id", "anonymous_id", "timestamp", "type", "channel", "properties")
+
+REQUIRED = {
+    t.KIND_CUSTOMERS: ("external_id",),
+    t.KIND_TRANSACTIONS: ("receipt_id", "timestamp", "sku", "quantity", "unit_price"),
+    t.KIND_EVENTS: ("timestamp", "type"),
+}
+KNOWN = {
+    t.KIND_CUSTOMERS: CUSTOMER_FIELDS,
+    t.KIND_TRANSACTIONS: TRANSACTION_FIELDS,
+    t.KIND_EVENTS: EVENT_FIELDS,
+}
+
+CHANNEL_SYNONYMS = {
+    "web": "web",
+    "website": "web",
+    "online": "web",
+    "eshop": "web",
+    "e_shop": "web",
+    "ecommerce": "web",
+    "app": "app",
+    "mobile": "app",
+    "mobile_app": "app",
+    "email": "email",
+    "e_mail": "email",
+    "mail": "email",
+    "sms": "sms",
+    "text": "sms",
+    "store": "store",
+    "shop": "store",
+    "in_store": "store",
+    "pos": "store",
+    "phone": "phone",
+    "call_centre": "phone",
+    "call_center": "phone",
+    "callcenter": "phone",
+    "telephone": "phone",
+    "post": "post",
+    "postal": "post",
+    "letter": "post",
+    "other": "other",
+}
+
+# Clocks drift: a timestamp this far ahead of ours is still accepted.
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+@dataclass
+class RowContext:
+    """What every row of one import shares: options, time zone, "now", and the columns the file has."""
+
+    options: t.ImportOptions
+    columns: frozenset[str]
+    tz: dt.tzinfo = field(default_factory=lambda: zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.tz).date()
+
+
+class Reasons(list):
+    """Collects reasons; `check(callable, value)` runs a parser and records its error instead of raising."""
+
+    def check(self, parser, *args, **kwargs) -> Any:
+        try:
+            return parser(*args, **kwargs)
+        except norm.NormalisationError as exc:
+            self.append(str(exc))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise t.RowRejected(list(self))
+
+
+def _validate_raw(raw: dict[str, str], kind: str, reasons: Reasons, options: t.ImportOptions) -> None:
+    for name, value in raw.items():
+        if name != "__extra__" and isinstance(value, str) and not is_valid_text(value):
+            reasons.append(f"{t.NOT_VALID_TEXT} {options.encoding} in column {name!r} (try --encoding)")
+    for name in REQUIRED[kind]:
+        if not (raw.get(name) or "").strip():
+            reasons.append(f"{t.MISSING_REQUIRED} {name!r}")
+    if "__extra__" in raw:
+        reasons.append("more values than columns in the header")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Customers
+# ---------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CustomerRow:
+    external_id: str
+    values: dict[str, Any]  # only the fields the file has
+    attributes: dict[str, str]
+
+
+def _parse_person_values(raw: dict[str, str], ctx: RowContext, reasons: Reasons) -> dict[str, Any]:
+    opts = ctx.options
+    parsers = {
+        "first_name": lambda v: norm.normalise_name(v),
+        "last_name": lambda v: norm.normalise_name(v),
+        "email": norm.normalise_email,
+        "phone": lambda v: norm.normalise_phone(v, opts.phone_region),
+        "birth_date": lambda v: norm.parse_date(v, opts.date_format),
+        "signup_date": lambda v: norm.parse_date(v, opts.date_format),
+        "gender": norm.normalise_gender,
+        "address": norm.normalise_text,
+        "city": norm.normalise_text,
+        "country": norm.normalise_country,
+    }
+    values: dict[str, Any] = {}
+    for name, parser in parsers.items():
+        if name in ctx.columns:
+            values[name] = reasons.check(parser, raw.get(name, ""))
+    if "postcode" in ctx.columns:
+        values["postcode"] = reasons.check(norm.normalise_postcode, raw.get("postcode", ""), values.get("country", ""))
+    for name in ("first_name", "last_name", "email", "phone", "gender", "address", "postcode", "city", "country"):
+        if name in values and values[name] is None:
+            values[name] = ""
+    return values
+
+
+def _check_person_dates(values: dict[str, Any], ctx: RowContext, reasons: Reasons) -> None:
+    birth, signup = values.get("birth_date"), values.get("signup_date")
+    today = ctx.today
+    if birth is not None and (birth > today or birth.year < today.year - t.MAX_AGE_YEARS):
+        reasons.append(f"{t.IMPLAUSIBLE_BIRTH_DATE} {birth.isoformat()}")
+    if signup is not None and signup > today:
+        reasons.append(f"signup_date {signup.isoformat()} is {t.FUTURE_DATE}")
+    if birth is not None and signup is not None and birth > signup:
+        reasons.append(t.BORN_AFTER_SIGNUP)
+
+
+def parse_customer(raw: dict[str, str], ctx: RowContext) -> CustomerRow:
+    reasons = Reasons()
+    _validate_raw(raw, t.KIND_CUSTOMERS, reasons, ctx.options)
+    external_id = norm.normalise_code(raw.get("external_id"))
+    values = _parse_person_values(raw, ctx, reasons)
+    _check_person_dates(values, ctx, reasons)
+    reasons.raise_if_any()
+    attributes = {
+        name: norm.normalise_text(value)
+        for name, value in raw.items()
+        if name not in CUSTOMER_FIELDS and name != "__extra__" and name and value and value.strip()
+    }
+    return CustomerRow(external_id=external_id, values=values, attributes=attributes)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transactions (one row per receipt line)
+# ---------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransactionRow:
+    receipt_id: str
+    line: int | None
+    customer_external_id: str
+    purchased_at: dt.datetime
+    store: str
+    channel: str
+    sku: str
+    product_name: str
+    category: str
+    quantity: int
+    unit_price_minor: int
+    discount_minor: int
+
+    def header(self) -> tuple:
+        """What the receipt takes from its lines; every line of a receipt must agree on it."""
+        return (self.customer_external_id, self.purchased_at, self.store, self.channel)
+
+
+def _parse_channel(value: str | None) -> str:
+    key = norm.normalise_key(value)
+    if not key:
+        return ""
+    channel = CHANNEL_SYNONYMS.get(key)
+    if channel is None:
+        raise norm.NormalisationError(f"{t.UNKNOWN_CHANNEL} {value!r}")
+    return channel
+
+
+def _check_timestamp(value: dt.datetime | None, name: str, ctx: RowContext, reasons: Reasons) -> None:
+    if value is not None and value > ctx.now + FUTURE_TOLERANCE:
+        reasons.append(f"{name} {value.isoformat()} is {t.FUTURE_DATE}")
+
+
+def _check_amounts(quantity, unit_price, discount, reasons: Reasons) -> None:
+    if quantity == 0:
+        reasons.append(t.ZERO_QUANTITY)
+    if unit_price is not None and unit_price < 0:
+        reasons.append(t.NEGATIVE_PRICE)
+    if discount is not None and discount < 0:
+        reasons.append(t.NEGATIVE_DISCOUNT)
+    if None not in (quantity, unit_price, discount) and discount > abs(quantity) * unit_price:
+        reasons.append(t.DISCOUNT_TOO_LARGE)
+
+
+def parse_transaction(raw: dict[str, str], ctx: RowContext) -> TransactionRow:
+    reasons = Reasons()
+    opts = ctx.options
+    _validate_raw(raw, t.KIND_TRANSACTIONS, reasons, opts)
+    line = reasons.check(norm.parse_integer, raw.get("line", ""), decimal_comma=opts.decimal_comma)
+    if line is not None and line < 1:
+        reasons.append(f"line {line} must be 1 or more")
+    purchased_at = reasons.check(norm.parse_timestamp, raw.get("timestamp", ""), ctx.tz, opts.date_format)
+    _check_timestamp(purchased_at, "timestamp", ctx, reasons)
+    quantity = reasons.check(norm.parse_integer, raw.get("quantity", ""), decimal_comma=opts.decimal_comma)
+    unit_price = reasons.check(norm.parse_decimal_minor, raw.get("unit_price", ""), decimal_comma=opts.decimal_comma)
+    discount = reasons.check(norm.parse_decimal_minor, raw.get("discount", ""), decimal_comma=opts.decimal_comma) or 0
+    _check_amounts(quantity, unit_price, discount, reasons)
+    channel = reasons.check(_parse_channel, raw.get("channel", ""))
+    reasons.raise_if_any()
+    return TransactionRow(
+        receipt_id=norm.normalise_code(raw["receipt_id"]),
+        line=line,
+        customer_external_id=norm.normalise_code(raw.get("customer_external_id")),
+        purchased_at=purchased_at,
+        store=norm.normalise_code(raw.get("store")),
+        channel=channel or "",
+        sku=norm.normalise_code(raw["sku"]),
+        product_name=norm.normalise_text(raw.get("product_name")),
+        category=norm.normalise_key(raw.get("category")),
+        quantity=quantity,
+        unit_price_minor=unit_price,
+        discount_minor=discount,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Events (interactions)
+# ---------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventRow:
+    customer_external_id: str
+    anonymous_id: str
+    occurred_at: dt.datetime
+    type: str
+    channel: str
+    properties: dict
+    event_key: str
+
+
+def _parse_properties(value: str | None) -> dict:
+    if not value or not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise norm.NormalisationError(t.INVALID_PROPERTIES)
+    return parsed
+
+
+def event_key(*parts: Any) -> str:
+    """The identity of an event: the same content imported twice is the same event."""
+    payload = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def parse_event(raw: dict[str, str], ctx: RowContext) -> EventRow:
+    reasons = Reasons()
+    opts = ctx.options
+    _validate_raw(raw, t.KIND_EVENTS, reasons, opts)
+    customer_external_id = norm.normalise_code(raw.get("customer_external_id"))
+    anonymous_id = norm.normalise_code(raw.get("anonymous_id"))
+    if not customer_external_id and not anonymous_id:
+        reasons.append(t.NO_CUSTOMER_OR_ANONYMOUS_ID)
+    occurred_at = reasons.check(norm.parse_timestamp, raw.get("timestamp", ""), ctx.tz, opts.date_format)
+    _check_timestamp(occurred_at, "timestamp", ctx, reasons)
+    channel = reasons.check(_parse_channel, raw.get("channel", ""))
+    properties = reasons.check(_parse_properties, raw.get("properties", ""))
+    reasons.raise_if_any()
+    event_type = norm.normalise_key(raw["type"])
+    channel = channel or "other"
+    instant = occurred_at.astimezone(dt.UTC).isoformat()
+    key = event_key(customer_external_id, anonymous_id, instant, event_type, channel, properties)
+    return EventRow(customer_external_id, anonymous_id, occurred_at, event_type, channel, properties, key)
+
+
+PARSERS = {
+    t.KIND_CUSTOMERS: parse_customer,
+    t.KIND_TRANSACTIONS: parse_transaction,
+    t.KIND_EVENTS: parse_event,
+}

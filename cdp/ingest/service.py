@@ -1,0 +1,337 @@
+"""The import service: rows are parsed and validated one by one, and written in atomic batches.
+
+1. Every row is parsed; a row with any unreadable or impossible value is rejected whole, with all its reasons.
+2. A row whose key (external id; receipt id and line; event content) repeats an earlier row of the same file is
+   rejected as a duplicate.
+3. Valid rows are written in batches of ``batch_size``, each batch in one transaction: an interruption leaves the
+   database as it was before the batch being written, and a re-run picks up idempotently.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from cdp.ingest import types as t
+from cdp.ingest.customers import write_customers
+from cdp.ingest.events import write_events
+from cdp.ingest.reader import CsvSource
+from cdp.ingest.rows import KNOWN, PARSERS, RowContext
+from cdp.ingest.transactions import Catalogue, write_transactions
+from cdp.models import ImportBatch, Source
+
+logger = logging.getLogger(__name__)
+
+SOURCE_KIND_HINTS = (
+    ("loyal", Source.Kind.LOYALTY, 30),
+    ("card", Source.Kind.LOYALTY, 30),
+    ("crm", Source.Kind.CRM, 10),
+    ("shop", Source.Kind.ECOMMERCE, 20),
+    ("web", Source.Kind.ECOMMERCE, 20),
+    ("commerce", Source.Kind.ECOMMERCE, 20),
+    ("pos", Source.Kind.POS, 40),
+    ("till", Source.Kind.POS, 40),
+    ("api", Source.Kind.API, 50),
+)
+
+
+def source_get_or_create(key: str) -> Source:
+    """The source named `key`, created on first use with a kind and priority guessed from its name (admin-editable)."""
+    key = key.strip()
+    if not key:
+        raise t.FileUnusable("--source must name the source system")
+    source = Source.objects.filter(key=key).first()
+    if source is not None:
+        return source
+    kind, priority = Source.Kind.OTHER, 100
+    for hint, hinted_kind, hinted_priority in SOURCE_KIND_HINTS:
+        if hint in key.lower():
+            kind, priority = hinted_kind, hinted_priority
+            break
+    source, _ = Source.objects.get_or_create(key=key, defaults={"name": key, "kind": kind, "priority": priority})
+    return source
+
+
+class ErrorSink:
+    """Rejected rows: streamed to the errors file (row, reasons, original values) and/or kept for an API answer."""
+
+    def __init__(self, path: Path | None, header: list[str] | None, keep: bool):
+        self.keep = keep
+        self.errors: list[t.RowError] = []
+        self._handle = None
+        self._writer = None
+        self._header = header or []
+        if path is not None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["row", "reasons", *self._header])
+
+    def add(self, row: int, reasons: Iterable[str], raw: dict[str, Any], original: list[str] | None = None) -> None:
+        reasons = tuple(reasons)
+        if self._writer is not None:
+            values = original if original is not None else [raw.get(name, "") for name in self._header]
+            self._writer.writerow([row, "; ".join(reasons), *(_printable(v) for v in values)])
+        if self.keep:
+            self.errors.append(t.RowError(row=row, reasons=reasons, values=raw))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _printable(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _duplicate_key(kind: str, parsed: Any) -> Any:
+    if kind == t.KIND_CUSTOMERS:
+        return parsed.external_id
+    if kind == t.KIND_TRANSACTIONS:
+        # Without a line number a repeated row is another line of the receipt, not a duplicate.
+        return None if parsed.line is None else (parsed.receipt_id, parsed.line)
+    return parsed.event_key
+
+
+class BatchWriter:
+    """Writes parsed rows of one kind in atomic batches and adds up the counts."""
+
+    def __init__(self, kind: str, source: Source, options: t.ImportOptions, result: t.ImportResult):
+        self.kind = kind
+        self.source = source
+        self.options = options
+        self.result = result
+        self.catalogue = Catalogue()
+        self.next_line: dict[str, int] = {}
+
+    def write(self, rows: list) -> None:
+        if not rows:
+            return
+        with transaction.atomic():
+            if self.kind == t.KIND_CUSTOMERS:
+                counts = write_customers(self.source, rows)
+            elif self.kind == t.KIND_TRANSACTIONS:
+                counts = write_transactions(
+                    self.source,
+                    rows,
+                    catalogue=self.catalogue,
+                    next_line=self.next_line,
+                    currency=self.options.currency,
+                )
+            else:
+                counts = write_events(self.source, rows)
+        self.result.add(*counts)
+
+
+def _process(
+    kind: str,
+    rows: Iterator[tuple[int, dict[str, str]]],
+    writer: BatchWriter,
+    ctx: RowContext,
+    sink: ErrorSink,
+    on_batch: Callable[[], None] | None = None,
+) -> None:
+    parser = PARSERS[kind]
+    seen: dict[int, int] = {}  # hash of the row's key -> first row number
+    batch: list = []
+    result = writer.result
+    for row_no, raw in rows:
+        result.read += 1
+        try:
+            parsed = parser(raw, ctx)
+        except t.RowRejected as exc:
+            result.rejected += 1
+            sink.add(row_no, exc.reasons, raw)
+            continue
+        key = _duplicate_key(kind, parsed)
+        if key is not None:
+            first = seen.setdefault(hash(key), row_no)
+            if first != row_no:
+                result.rejected += 1
+                sink.add(row_no, [f"{t.DUPLICATE_ROW} {first}"], raw)
+                continue
+        batch.append(parsed)
+        if len(batch) >= writer.options.batch_size:
+            writer.write(batch)
+            batch = []
+            if on_batch:
+                on_batch()
+    writer.write(batch)
+    if on_batch:
+        on_batch()
+
+
+def _finish(batch: ImportBatch, result: t.ImportResult, status: str, message: str = "") -> None:
+    batch.status = status
+    batch.message = message
+    for name in ("read", "created", "updated", "unchanged", "rejected"):
+        setattr(batch, name, getattr(result, name))
+    batch.finished_at = timezone.now()
+    batch.save()
+
+
+def _run(
+    kind: str,
+    source: Source,
+    batch: ImportBatch,
+    result: t.ImportResult,
+    work: Callable[[], None],
+) -> t.ImportResult:
+    started = time.monotonic()
+    try:
+        work()
+    except KeyboardInterrupt:
+        _finish(batch, result, ImportBatch.Status.INTERRUPTED, "interrupted: the batch being written was rolled back")
+        raise
+    except Exception as exc:
+        _finish(batch, result, ImportBatch.Status.FAILED, type(exc).__name__)
+        raise
+    finally:
+        result.seconds = time.monotonic() - started
+    status = ImportBatch.Status.PARTIAL if result.rejected else ImportBatch.Status.SUCCEEDED
+    _finish(batch, result, status)
+    logger.debug("import %s: %s", batch.pk, result.summary())  # counts only, never values
+    return result
+
+
+def import_file(
+    *,
+    kind: str,
+    path: Path,
+    source_key: str,
+    options: t.ImportOptions | None = None,
+    errors_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    actor=None,
+) -> t.ImportResult:
+    """Import a CSV file. Raises FileUnusable when the file as a whole cannot be read."""
+    options = (options or t.ImportOptions()).resolved()
+    csv_source = CsvSource.open(Path(path), options)
+    try:
+        _check_columns(kind, csv_source.fields)
+        source = source_get_or_create(source_key)
+        result = t.ImportResult(kind=kind, source=source.key, started_at=timezone.now())
+        batch = ImportBatch.objects.create(
+            kind=kind, source=source, origin=Path(path).name, actor=actor, options=_options_record(options)
+        )
+        result.batch_id = batch.pk
+        sink = ErrorSink(errors_path, csv_source.original_header, keep=False)
+        ctx = RowContext(options=options, columns=frozenset(csv_source.fields))
+        writer = BatchWriter(kind, source, options, result)
+        total = Path(path).stat().st_size
+
+        def on_batch() -> None:
+            if progress:
+                progress(csv_source.position(), total)
+
+        def work() -> None:
+            try:
+                _process(kind, csv_source.rows(), writer, ctx, sink, on_batch)
+            except csv.Error as exc:
+                raise t.FileUnusable(f"the file is not valid CSV: {exc}") from exc
+            finally:
+                sink.close()
+
+        return _run(kind, source, batch, result, work)
+    finally:
+        csv_source.close()
+
+
+def import_records(
+    *,
+    kind: str,
+    records: list[dict[str, Any]],
+    source_key: str,
+    options: t.ImportOptions | None = None,
+    idempotency_key: str | None = None,
+    actor=None,
+) -> tuple[t.ImportResult, bool]:
+    """Import an API batch of records (dicts of field → value). Returns (result, replayed).
+
+    With an idempotency key, a batch already imported under the same key is not written again: its stored result is
+    returned, marked as a replay.
+    """
+    options = replace((options or t.ImportOptions()).resolved(), batch_size=max(1, len(records)))  # one transaction
+    source = source_get_or_create(source_key)
+    if idempotency_key:
+        previous = ImportBatch.objects.filter(kind=kind, source=source, idempotency_key=idempotency_key).first()
+        if previous is not None and previous.status == ImportBatch.Status.RUNNING:
+            raise t.BatchInProgress(idempotency_key)
+        if previous is not None and previous.status in (ImportBatch.Status.FAILED, ImportBatch.Status.INTERRUPTED):
+            # Nothing of a failed call was kept (one transaction): the retry runs again, the old batch keeps its record.
+            previous.idempotency_key = ""
+            previous.save(update_fields=["idempotency_key"])
+        elif previous is not None:
+            return _result_of(previous), True
+    columns = frozenset(name for record in records for name in record)
+    _check_columns(kind, columns)
+    result = t.ImportResult(kind=kind, source=source.key, started_at=timezone.now())
+    batch = ImportBatch.objects.create(
+        kind=kind,
+        source=source,
+        origin="api",
+        actor=actor,
+        idempotency_key=idempotency_key or "",
+        options=_options_record(options),
+    )
+    result.batch_id = batch.pk
+    sink = ErrorSink(None, None, keep=True)
+    ctx = RowContext(options=options, columns=columns)
+    writer = BatchWriter(kind, source, options, result)
+    rows = ((index, {k: _as_text(v) for k, v in record.items()}) for index, record in enumerate(records))
+    _run(kind, source, batch, result, lambda: _process(kind, rows, writer, ctx, sink))
+    result.errors = sink.errors
+    batch.row_errors = [{"index": e.row, "reasons": list(e.reasons)} for e in sink.errors]
+    batch.save(update_fields=["row_errors"])
+    return result, False
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _result_of(batch: ImportBatch) -> t.ImportResult:
+    result = t.ImportResult(kind=batch.kind, source=batch.source.key, batch_id=batch.pk, started_at=batch.started_at)
+    for name in ("read", "created", "updated", "unchanged", "rejected"):
+        setattr(result, name, getattr(batch, name))
+    result.errors = [t.RowError(row=e["index"], reasons=tuple(e["reasons"]), values={}) for e in batch.row_errors]
+    return result
+
+
+def _check_columns(kind: str, fields: Iterable[str]) -> None:
+    fields = set(fields)
+    from cdp.ingest.rows import REQUIRED
+
+    missing = [name for name in REQUIRED[kind] if name not in fields]
+    if kind == t.KIND_EVENTS and not ({"customer_external_id", "anonymous_id"} & fields):
+        missing.append("customer_external_id or anonymous_id")
+    if missing:
+        known = ", ".join(KNOWN[kind])
+        raise t.FileUnusable(f"required columns missing: {', '.join(missing)} (known columns: {known}; see --map)")
+
+
+def _options_record(options: t.ImportOptions) -> dict:
+    return {
+        "delimiter": options.delimiter,
+        "encoding": options.encoding,
+        "decimal_comma": options.decimal_comma,
+        "date_format": options.date_format,
+        "mapping": options.mapping,
+        "currency": options.currency,
+    }

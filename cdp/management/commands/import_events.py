@@ -1,0 +1,9 @@
+"""`import_events PATH --source NAME`: columns in DESIGN.md; exits 0, 1 (rows rejected) or 2 (unusable file)."""
+
+from cdp.ingest.types import KIND_EVENTS
+from cdp.management.import_command import ImportCommand
+
+
+class Command(ImportCommand):
+    help = "Import events from a CSV file."
+    kind = KIND_EVENTS

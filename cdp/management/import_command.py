@@ -1,0 +1,83 @@
+"""The shared shape of the import commands: options for real exports, exit codes 0 / 1 / 2, a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cdp.ingest.reader import parse_mapping
+from cdp.ingest.service import import_file
+from cdp.ingest.types import FileUnusable, ImportOptions
+
+EXIT_REJECTED = 1
+EXIT_UNUSABLE = 2
+
+
+class ImportCommand(BaseCommand):
+    kind = ""
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path", type=Path, help="CSV file with a header row")
+        parser.add_argument("--source", required=True, help="Name of the source system (e.g. crm, eshop, loyalty)")
+        parser.add_argument("--errors", type=Path, help="Write rejected rows with their row number and reasons here")
+        parser.add_argument("--delimiter", default=",", help="Column separator (default ,)")
+        parser.add_argument("--encoding", default="utf-8", help="utf-8 (default), latin-1, cp1252, ...")
+        parser.add_argument("--decimal-comma", action="store_true", help="Decimals are written 12,50")
+        parser.add_argument("--date-format", help="strftime format of dates and timestamps (default ISO 8601)")
+        parser.add_argument("--map", dest="mapping", help='"File column=field,Other column=field"')
+        parser.add_argument("--batch-size", type=int, default=5000, help="Rows written per transaction")
+
+    def handle(self, *args, **opts) -> None:
+        delimiter = opts["delimiter"].replace("\\t", "\t")
+        try:
+            options = ImportOptions(
+                delimiter=delimiter,
+                encoding=opts["encoding"],
+                decimal_comma=opts["decimal_comma"],
+                date_format=opts["date_format"],
+                mapping=parse_mapping(opts["mapping"]),
+                batch_size=max(1, opts["batch_size"]),
+            )
+            with _Progress(enabled=sys.stderr.isatty() and opts["verbosity"] > 0) as progress:
+                result = import_file(
+                    kind=self.kind,
+                    path=opts["path"],
+                    source_key=opts["source"],
+                    options=options,
+                    errors_path=opts["errors"],
+                    progress=progress.update,
+                )
+        except FileUnusable as exc:
+            raise CommandError(f"{opts['path']}: {exc}", returncode=EXIT_UNUSABLE) from exc
+        self.stdout.write(result.summary())
+        if result.rejected:
+            where = f"; see {opts['errors']}" if opts["errors"] else " (use --errors PATH to list them)"
+            raise CommandError(f"{result.rejected} rows rejected{where}", returncode=EXIT_REJECTED)
+
+
+class _Progress:
+    """A tqdm bar over the file's bytes, only on a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.last = 0
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def update(self, position: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, leave=False)
+        self.bar.update(max(0, position - self.last))
+        self.last = position
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()

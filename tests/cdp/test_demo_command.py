@@ -1,0 +1,53 @@
+"""`manage.py demo` generates the demo retailer and imports it through the importers."""
+
+from __future__ import annotations
+
+import csv
+from io import StringIO
+
+import pytest
+
+from django.core.management import call_command
+
+from cdp.models import Interaction, Receipt, ReceiptLine, SourceRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def data_rows(path) -> int:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+def rejected_rows(path) -> int:
+    return data_rows(path) if path.exists() else 0
+
+
+def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_path):
+    # when the demo runs on a small retailer
+    out = StringIO()
+    call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=out)
+    # then every generated row is in the database, less the rows the importers rejected with a reason
+    errors = tmp_path / "errors"
+    expected_records = sum(
+        data_rows(tmp_path / f"customers_{s}.csv") - rejected_rows(errors / f"customers_{s}.csv")
+        for s in ("crm", "eshop", "loyalty")
+    )
+    assert SourceRecord.objects.count() == expected_records
+    expected_lines = sum(
+        data_rows(tmp_path / f"transactions_{s}.csv") - rejected_rows(errors / f"transactions_{s}.csv")
+        for s in ("loyalty", "eshop")
+    )
+    assert ReceiptLine.objects.count() == expected_lines
+    assert Interaction.objects.count() > 0
+    assert Receipt.objects.filter(customer__isnull=False).exists()
+    assert Receipt.objects.filter(customer__isnull=True, customer_external_id="").exists()  # anonymous shoppers
+    text = out.getvalue()
+    assert "generate:" in text
+    assert "import:" in text
+    assert "demo: 120 customers" in text
+    # and a second run finds everything unchanged
+    again = StringIO()
+    call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=again)
+    assert "created 0, updated 0" in again.getvalue()
+    assert ReceiptLine.objects.count() == expected_lines
