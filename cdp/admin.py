@@ -16,6 +16,7 @@ from cdp.models import (
     Category,
     Customer,
     Identifier,
+    ImportBatch,
     Interaction,
     Product,
     Receipt,
@@ -233,3 +234,20 @@ class InteractionAdmin(BigTableAdmin):
     raw_id_fields = ("customer",)
     readonly_fields = ("event_key", "created_at")
     ordering = ("-occurred_at",)  # interaction_date_idx serves this order
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Every import, as it ran: read-only, for tracing a figure back to the file or API call it came from."""
+
+    list_display = ("started_at", "kind", "source", "origin", "status", "read", "created", "updated", "rejected")
+    list_filter = ("status", "kind", "source")
+    list_select_related = ("source", "actor")
+    search_fields = ("=origin", "=idempotency_key")
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
