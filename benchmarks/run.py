@@ -42,8 +42,8 @@ def write_section(name: str, body: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("benchmarks", nargs="*", default=list(BENCHMARKS), help=f"which: {', '.join(BENCHMARKS)}")
-    modules = {name: importlib.import_module(f"benchmarks.{name}") for name in BENCHMARKS}
+    modules = {module.NAME: module for module in (importlib.import_module(f"benchmarks.{m}") for m in BENCHMARKS)}
+    parser.add_argument("benchmarks", nargs="*", default=list(modules), help=f"which: {', '.join(modules)}")
     for module in modules.values():
         module.add_arguments(parser)
     args = parser.parse_args()

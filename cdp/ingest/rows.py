@@ -7,6 +7,7 @@ import hashlib
 import json
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -15,21 +16,11 @@ from django.utils import timezone
 from cdp import normalise as norm
 from cdp.ingest import types as t
 from cdp.ingest.reader import is_valid_text
+from cdp.models import PersonFields
+from consent.models import ConsentStatus
+from consent.selectors import ConsentVocabulary, consent_vocabulary
 
-CUSTOMER_FIELDS = (
-    "external_id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "birth_date",
-    "gender",
-    "address",
-    "postcode",
-    "city",
-    "country",
-    "signup_date",
-)
+CUSTOMER_FIELDS = ("external_id", *PersonFields.PERSON_FIELDS, "signup_date")
 TRANSACTION_FIELDS = (
     "receipt_id",
     "line",
@@ -45,16 +36,28 @@ TRANSACTION_FIELDS = (
     "discount",
 )
 EVENT_FIELDS = ("customer_external_id", "anonymous_id", "timestamp", "type", "channel", "properties")
+CONSENT_FIELDS = (
+    "customer_external_id",
+    "purpose",
+    "channel",
+    "status",
+    "timestamp",
+    "source",
+    "policy_version",
+    "evidence",
+)
 
 REQUIRED = {
     t.KIND_CUSTOMERS: ("external_id",),
     t.KIND_TRANSACTIONS: ("receipt_id", "timestamp", "sku", "quantity", "unit_price"),
     t.KIND_EVENTS: ("timestamp", "type"),
+    t.KIND_CONSENTS: ("customer_external_id", "purpose", "status", "timestamp"),
 }
 KNOWN = {
     t.KIND_CUSTOMERS: CUSTOMER_FIELDS,
     t.KIND_TRANSACTIONS: TRANSACTION_FIELDS,
     t.KIND_EVENTS: EVENT_FIELDS,
+    t.KIND_CONSENTS: CONSENT_FIELDS,
 }
 
 CHANNEL_SYNONYMS = {
@@ -103,6 +106,11 @@ class RowContext:
     @property
     def today(self) -> dt.date:
         return self.now.astimezone(self.tz).date()
+
+    @cached_property
+    def consent_vocabulary(self) -> ConsentVocabulary:
+        """Purposes and channels an import may name: read once per import, not once per row."""
+        return consent_vocabulary()
 
 
 class Reasons(list):
@@ -325,8 +333,120 @@ def parse_event(raw: dict[str, str], ctx: RowContext) -> EventRow:
     return EventRow(customer_external_id, anonymous_id, occurred_at, event_type, channel, properties, key)
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Consents (the ledger's events)
+# ---------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConsentRow:
+    customer_external_id: str
+    purpose: str
+    purpose_id: int
+    channel: str  # "" when the consent is for the purpose as a whole
+    channel_id: int | None
+    status: str
+    occurred_at: dt.datetime
+    captured_via: str
+    policy_version: str
+    evidence: str
+    event_key: str
+
+
+# Keys as normalise_key gives them ("Opt-in" -> "opt_in").
+CONSENT_STATUS_SYNONYMS = {
+    **dict.fromkeys(
+        ("granted", "grant", "given", "yes", "y", "true", "1", "opt_in", "optin", "oui", "subscribed"),
+        ConsentStatus.GRANTED.value,
+    ),
+    **dict.fromkeys(
+        ("withdrawn", "withdraw", "revoked", "no", "n", "false", "0", "opt_out", "optout", "non", "unsubscribed"),
+        ConsentStatus.WITHDRAWN.value,
+    ),
+}
+
+
+def _parse_purpose(value: str | None, vocabulary: ConsentVocabulary) -> int | None:
+    key = norm.normalise_key(value)
+    if not key:
+        return None  # reported as a missing required field
+    purpose_id = vocabulary.purposes.get(key)
+    if purpose_id is None:
+        raise norm.NormalisationError(t.UNKNOWN_PURPOSE, value)
+    return purpose_id
+
+
+def _parse_consent_channel(value: str | None, vocabulary: ConsentVocabulary) -> tuple[str, int | None]:
+    key = norm.normalise_key(value)
+    if not key:
+        return "", None
+    # A channel added in the admin is taken as named; otherwise the usual spellings ("e-mail", "call centre") apply.
+    channel = key if key in vocabulary.channels else CHANNEL_SYNONYMS.get(key, key)
+    channel_id = vocabulary.channels.get(channel)
+    if channel_id is None:
+        raise norm.NormalisationError(t.UNKNOWN_CHANNEL, value)
+    return channel, channel_id
+
+
+def _parse_consent_status(value: str | None) -> str | None:
+    key = norm.normalise_key(value)
+    if not key:
+        return None  # reported as a missing required field
+    status = CONSENT_STATUS_SYNONYMS.get(key)
+    if status is None:
+        raise norm.NormalisationError(t.UNKNOWN_CONSENT_STATUS, value)
+    return status
+
+
+# The ledger's column sizes: a longer value is refused with its row, not left to fail the whole batch's insert.
+CONSENT_MAX_LENGTHS = {"customer_external_id": 128, "source": 50, "policy_version": 32}
+
+
+def _consent_texts(raw: dict[str, str], reasons: Reasons) -> dict[str, str]:
+    texts = {
+        "customer_external_id": norm.normalise_code(raw.get("customer_external_id")),
+        "source": norm.normalise_key(raw.get("source")),
+        "policy_version": norm.normalise_code(raw.get("policy_version")),
+        "evidence": norm.normalise_text(raw.get("evidence")),
+    }
+    for name, limit in CONSENT_MAX_LENGTHS.items():
+        if len(texts[name]) > limit:
+            reasons.append(f"{name} {t.TOO_LONG} (more than {limit} characters)")
+    return texts
+
+
+def parse_consent(raw: dict[str, str], ctx: RowContext) -> ConsentRow:
+    reasons = Reasons()
+    opts = ctx.options
+    vocabulary = ctx.consent_vocabulary
+    _validate_raw(raw, t.KIND_CONSENTS, reasons, opts)
+    texts = _consent_texts(raw, reasons)
+    purpose_id = reasons.check(_parse_purpose, raw.get("purpose", ""), vocabulary)
+    channel, channel_id = reasons.check(_parse_consent_channel, raw.get("channel", ""), vocabulary) or ("", None)
+    status = reasons.check(_parse_consent_status, raw.get("status", ""))
+    occurred_at = reasons.check(norm.parse_timestamp, raw.get("timestamp", ""), ctx.tz, opts.date_format)
+    _check_timestamp(occurred_at, "timestamp", ctx, reasons)
+    reasons.raise_if_any()
+    purpose = norm.normalise_key(raw["purpose"])
+    instant = occurred_at.astimezone(dt.UTC).isoformat()
+    content = (texts["customer_external_id"], purpose, channel, status, instant)
+    content += (texts["source"], texts["policy_version"], texts["evidence"])
+    return ConsentRow(
+        customer_external_id=texts["customer_external_id"],
+        purpose=purpose,
+        purpose_id=purpose_id,
+        channel=channel,
+        channel_id=channel_id,
+        status=status,
+        occurred_at=occurred_at,
+        captured_via=texts["source"],
+        policy_version=texts["policy_version"],
+        evidence=texts["evidence"],
+        event_key=event_key(*content),
+    )
+
+
 PARSERS = {
     t.KIND_CUSTOMERS: parse_customer,
     t.KIND_TRANSACTIONS: parse_transaction,
     t.KIND_EVENTS: parse_event,
+    t.KIND_CONSENTS: parse_consent,
 }

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
-from django.core.management import CommandError, call_command
-
 from cdp.ingest.types import FileUnusable
 from cdp.models import Customer, Identifier, ImportBatch, SourceRecord
+from tests.cdp.importing import read_errors, run_command, write
 
 pytestmark = pytest.mark.django_db
 
 HEADER = "external_id,first_name,last_name,email,phone,birth_date,gender,address,postcode,city,country,signup_date"
 
 
-def write(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding=encoding)
-    return path
-
-
 def run(path: Path, source: str = "crm", **options) -> tuple[int, str]:
-    """Run the command as a user would; returns (exit code, stdout)."""
-    from io import StringIO
-
-    out = StringIO()
-    try:
-        call_command("import_customers", str(path), source=source, stdout=out, **options)
-    except CommandError as exc:
-        return exc.returncode, out.getvalue() + str(exc)
-    return 0, out.getvalue()
-
-
-def read_errors(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return run_command("import_customers", path, source, **options)
 
 
 def test_import_creates_records_customers_and_identifiers(tmp_path):

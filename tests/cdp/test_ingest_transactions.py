@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-from io import StringIO
 from pathlib import Path
 
 import pytest
 
-from django.core.management import CommandError, call_command
-
 from cdp.ingest import service
 from cdp.models import ImportBatch, Interaction, Product, Receipt, ReceiptLine, SourceRecord, Store
+from tests.cdp.importing import read_errors, run_command, write
 
 pytestmark = pytest.mark.django_db
 
@@ -22,23 +19,8 @@ T_HEADER = ",".join(
 E_HEADER = "customer_external_id,anonymous_id,timestamp,type,channel,properties"
 
 
-def write(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding=encoding)
-    return path
-
-
 def run(command: str, path: Path, source: str = "loyalty", **options) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command(command, str(path), source=source, stdout=out, **options)
-    except CommandError as exc:
-        return exc.returncode, out.getvalue() + str(exc)
-    return 0, out.getvalue()
-
-
-def errors_of(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return run_command(command, path, source, **options)
 
 
 def test_receipts_lines_catalogue_and_totals(tmp_path):
@@ -133,7 +115,7 @@ def test_each_transaction_rejection_reason(tmp_path, row, reason):
     path = write(tmp_path / "t.csv", T_HEADER, "R0,1,,2025-01-01,S1,store,SKU1,A,x,1,2.00,0", row)
     code, out = run("import_transactions", path, errors=str(tmp_path / "e.csv"))
     assert code == 1
-    errors = errors_of(tmp_path / "e.csv")
+    errors = read_errors(tmp_path / "e.csv")
     assert [e["row"] for e in errors] == ["3"]
     assert reason in errors[0]["reasons"]
     assert ReceiptLine.objects.count() == 1
@@ -154,7 +136,7 @@ def test_each_event_rejection_reason(tmp_path, row, reason):
     path = write(tmp_path / "e.csv", E_HEADER, row)
     code, _ = run("import_events", path, source="eshop", errors=str(tmp_path / "err.csv"))
     assert code == 1
-    assert reason in errors_of(tmp_path / "err.csv")[0]["reasons"]
+    assert reason in read_errors(tmp_path / "err.csv")[0]["reasons"]
     assert Interaction.objects.count() == 0
 
 

@@ -1,0 +1,29 @@
+"""Helpers for the import tests: write a CSV file, run an import command as a user would, read its errors file."""
+
+from __future__ import annotations
+
+import csv
+from io import StringIO
+from pathlib import Path
+
+from django.core.management import CommandError, call_command
+
+
+def write(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def run_command(command: str, path: Path, source: str, **options) -> tuple[int, str]:
+    """(exit code, what the command printed and the error it raised)."""
+    out = StringIO()
+    try:
+        call_command(command, str(path), source=source, stdout=out, **options)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue() + str(exc)
+    return 0, out.getvalue()
+
+
+def read_errors(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
