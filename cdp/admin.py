@@ -50,6 +50,19 @@ class BigTableAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
+class ReceiptChannelFilter(admin.SimpleListFilter):
+    """Fixed choices: the default filter would scan the whole receipts table for its DISTINCT values."""
+
+    title = "channel"
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, label in Interaction.Channel.choices if key in {"store", "web", "app", "phone"}]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
+
+
 class SourceRecordInline(admin.TabularInline):
     model = SourceRecord
     fields = ("source", "external_id", "first_name", "last_name", "email", "phone", "postcode", "updated_at")
@@ -189,7 +202,7 @@ class ReceiptLineInline(admin.TabularInline):
 @admin.register(Receipt)
 class ReceiptAdmin(BigTableAdmin):
     list_display = ("receipt_id", "source", "purchased_at", "customer_link", "store", "channel", "items", "total")
-    list_filter = ("source", "channel")
+    list_filter = ("source", ReceiptChannelFilter)
     list_select_related = ("source", "customer", "store")
     search_fields = ("=receipt_id", "=customer_external_id")
     raw_id_fields = ("customer", "store")
