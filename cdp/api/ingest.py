@@ -20,6 +20,7 @@ KINDS = {
     "customers": t.KIND_CUSTOMERS,
     "transactions": t.KIND_TRANSACTIONS,
     "events": t.KIND_EVENTS,
+    "consents": t.KIND_CONSENTS,
 }
 TOO_MANY_RECORDS = f"at most {MAX_RECORDS} records per call"
 KEY_IN_USE = "a batch with this Idempotency-Key is being imported; retry later"
@@ -33,7 +34,7 @@ class CanIngest(permissions.BasePermission):
 
 
 class IngestApi(APIView):
-    """Import a batch of customers, receipt lines (transactions) or events, with the columns of the CSV contracts."""
+    """Import a batch of customers, receipt lines (transactions), events or consents, with the CSV contracts' fields."""
 
     permission_classes = [permissions.IsAuthenticated, CanIngest]
 

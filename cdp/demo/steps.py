@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from cdp.demo.generator import generate
 from cdp.ingest.service import import_file
-from cdp.ingest.types import KIND_CUSTOMERS, KIND_EVENTS, KIND_TRANSACTIONS
+from cdp.ingest.types import KIND_CONSENTS, KIND_CUSTOMERS, KIND_EVENTS, KIND_TRANSACTIONS
 from cdp.pipeline import DemoContext, register_demo_step
 
-# (kind, file, source) in the order that lets receipts and events find their customers.
+# (kind, file, source) in the order that lets consents, receipts and events find their customers.
 DEMO_IMPORTS = (
     (KIND_CUSTOMERS, "customers_crm.csv", "crm"),
     (KIND_CUSTOMERS, "customers_eshop.csv", "eshop"),
     (KIND_CUSTOMERS, "customers_loyalty.csv", "loyalty"),
+    (KIND_CONSENTS, "consents_crm.csv", "crm"),
+    (KIND_CONSENTS, "consents_eshop.csv", "eshop"),
     (KIND_TRANSACTIONS, "transactions_loyalty.csv", "loyalty"),
     (KIND_TRANSACTIONS, "transactions_eshop.csv", "eshop"),
     (KIND_EVENTS, "events_eshop.csv", "eshop"),

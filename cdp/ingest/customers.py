@@ -13,6 +13,7 @@ from django.utils import timezone
 from cdp.identity import customers_refresh_golden, golden_values
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
+from consent.models import ConsentEvent
 
 RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
 
@@ -81,6 +82,11 @@ def link_waiting_activity(source: Source, records: list[SourceRecord]) -> int:
         linked += model.objects.filter(
             source=source, customer__isnull=True, customer_external_id__in=external_ids
         ).update(customer_id=Subquery(customer_of.values("customer_id")[:1]))
+    # The ledger names its source by key (consent imports nothing from cdp); only the link is set, never the event.
+    subject_of = SourceRecord.objects.filter(source=source, external_id=OuterRef("subject_external_id"))
+    linked += ConsentEvent.objects.filter(
+        source_key=source.key, customer__isnull=True, subject_external_id__in=external_ids
+    ).update(customer_id=Subquery(subject_of.values("customer_id")[:1]))
     return linked
 
 

@@ -17,10 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from cdp.ingest import pg_transactions
 from cdp.ingest import types as t
+from cdp.ingest.consents import write_consents
 from cdp.ingest.customers import write_customers
 from cdp.ingest.events import write_events
 from cdp.ingest.reader import CsvSource
@@ -100,17 +102,18 @@ def _duplicate_key(kind: str, parsed: Any) -> Any:
     if kind == t.KIND_TRANSACTIONS:
         # Without a line number a repeated row is another line of the receipt, not a duplicate.
         return None if parsed.line is None else (parsed.receipt_id, parsed.line)
-    return parsed.event_key
+    return parsed.event_key  # events and consents: their whole content
 
 
 class BatchWriter:
     """Writes parsed rows of one kind in atomic batches and adds up the counts."""
 
-    def __init__(self, kind: str, source: Source, options: t.ImportOptions, result: t.ImportResult):
+    def __init__(self, kind: str, source: Source, options: t.ImportOptions, result: t.ImportResult, actor=None):
         self.kind = kind
         self.source = source
         self.options = options
         self.result = result
+        self.actor_id = actor.pk if actor is not None else None
         self.catalogue = Catalogue()
         self.next_line: dict[str, int] = {}
 
@@ -128,6 +131,8 @@ class BatchWriter:
                     next_line=self.next_line,
                     currency=self.options.currency,
                 )
+            elif self.kind == t.KIND_CONSENTS:
+                counts = write_consents(self.source, rows, recorded_by_id=self.actor_id)
             else:
                 counts = write_events(self.source, rows)
         self.result.add(*counts)
@@ -227,7 +232,7 @@ def import_file(
         result.batch_id = batch.pk
         sink = ErrorSink(errors_path, csv_source.original_header, keep=False)
         ctx = RowContext(options=options, columns=frozenset(csv_source.fields))
-        writer = BatchWriter(kind, source, options, result)
+        writer = BatchWriter(kind, source, options, result, actor=actor)
         total = Path(path).stat().st_size
 
         def on_batch() -> None:
@@ -236,6 +241,8 @@ def import_file(
 
         def work() -> None:
             try:
+                if _bulk_path_imports(kind, csv_source, options, source, ctx, sink, result, progress):
+                    return
                 _process(kind, csv_source.rows(), writer, ctx, sink, on_batch)
             except csv.Error as exc:
                 raise t.FileUnusable(f"the file is not valid CSV: {exc}") from exc
@@ -245,6 +252,14 @@ def import_file(
         return _run(kind, source, batch, result, work)
     finally:
         csv_source.close()
+
+
+def _bulk_path_imports(kind, csv_source, options, source, ctx, sink, result, progress) -> bool:
+    """Receipt lines on PostgreSQL go through COPY and set-based SQL; True when that path imported the file."""
+    if kind != t.KIND_TRANSACTIONS or connection.vendor != "postgresql" or not pg_transactions.supported(options):
+        return False
+    job = pg_transactions.PgImport(csv_source.path, csv_source.fields, options, source.pk)
+    return pg_transactions.import_file_pg(job=job, ctx=ctx, sink=sink, result=result, progress=progress)
 
 
 def import_records(
@@ -287,7 +302,7 @@ def import_records(
     result.batch_id = batch.pk
     sink = ErrorSink(None, None, keep=True)
     ctx = RowContext(options=options, columns=columns)
-    writer = BatchWriter(kind, source, options, result)
+    writer = BatchWriter(kind, source, options, result, actor=actor)
     rows = ((index, {k: _as_text(v) for k, v in record.items()}) for index, record in enumerate(records))
     _run(kind, source, batch, result, lambda: _process(kind, rows, writer, ctx, sink))
     result.errors = sink.errors

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from cdp.models import Interaction, Receipt, ReceiptLine, SourceRecord
+from consent.models import ConsentEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,14 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
         for s in ("loyalty", "eshop")
     )
     assert ReceiptLine.objects.count() == expected_lines
+    expected_consents = sum(
+        data_rows(tmp_path / f"consents_{s}.csv") - rejected_rows(errors / f"consents_{s}.csv")
+        for s in ("crm", "eshop")
+    )
+    assert expected_consents > 0
+    assert ConsentEvent.objects.count() == expected_consents
+    # consents are imported after the customers, so each finds its customer at once
+    assert not ConsentEvent.objects.filter(customer__isnull=True).exists()
     assert Interaction.objects.count() > 0
     assert Receipt.objects.filter(customer__isnull=False).exists()
     assert Receipt.objects.filter(customer__isnull=True, customer_external_id="").exists()  # anonymous shoppers
@@ -51,3 +60,4 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
     call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=again)
     assert "created 0, updated 0" in again.getvalue()
     assert ReceiptLine.objects.count() == expected_lines
+    assert ConsentEvent.objects.count() == expected_consents

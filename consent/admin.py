@@ -1,0 +1,97 @@
+"""Admin of purposes, channels, policy wording and the consent ledger (read-only: the ledger is append-only)."""
+
+from __future__ import annotations
+
+from simple_history.admin import SimpleHistoryAdmin
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+from consent.models import Channel, ConsentEvent, PolicyVersion, Purpose
+from consent.services import policy_version_publish
+
+
+class LedgerPaginator(Paginator):
+    """Counts at most COUNT_LIMIT rows, so the ledger's pages never scan millions of rows for a page count."""
+
+    COUNT_LIMIT = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if isinstance(object_list, QuerySet):
+            return object_list.order_by().values("pk")[: self.COUNT_LIMIT].count()
+        return min(len(object_list), self.COUNT_LIMIT)
+
+
+@admin.register(Purpose)
+class PurposeAdmin(SimpleHistoryAdmin):
+    list_display = ("key", "name", "legal_basis", "retention_days", "is_active", "created_at")
+    list_filter = ("legal_basis", "is_active")
+    search_fields = ("key", "name")
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("key", "name")
+    search_fields = ("key", "name")
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    list_display = ("purpose", "version", "published_at")
+    list_filter = ("purpose",)
+    list_select_related = ("purpose",)
+    search_fields = ("version", "purpose__key")
+    fields = ("purpose", "version", "text", "published_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Customers consented to the words they were shown: a saved version is evidence, never edited.
+        return self.fields if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: PolicyVersion, form, change: bool) -> None:
+        if change:
+            return
+        created = policy_version_publish(
+            purpose=obj.purpose, version=obj.version, text=obj.text, published_at=obj.published_at
+        )
+        obj.pk, obj.published_at = created.pk, created.published_at
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "occurred_at",
+        "source_key",
+        "subject_external_id",
+        "customer",
+        "purpose",
+        "channel",
+        "status",
+        "captured_via",
+        "policy_version",
+    )
+    list_filter = ("status", "purpose", "channel")
+    list_select_related = ("customer", "purpose", "channel")
+    search_fields = ("=subject_external_id",)
+    raw_id_fields = ("customer", "policy", "recorded_by")
+    ordering = ("-pk",)  # the primary key is always indexed: newest recorded first without a sort of the table
+    paginator = LedgerPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+    # The ledger is append-only: events come from imports and services, and are never changed or removed here.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

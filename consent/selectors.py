@@ -1,0 +1,136 @@
+"""Reads of the consent ledger: a customer's current consents and "may I process this customer for this purpose?"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from consent.models import Channel, ConsentEvent, ConsentStatus, LegalBasis, Purpose
+
+# Reasons given with a decision; tests reuse them.
+UNKNOWN_PURPOSE = "unknown purpose"
+UNKNOWN_CHANNEL = "unknown channel"
+PURPOSE_INACTIVE = "purpose is not active"
+NO_CONSENT = "no consent recorded"
+CONSENT_GRANTED = "consent granted"
+CONSENT_WITHDRAWN = "consent withdrawn"
+NO_OBJECTION = "no objection in force"
+OBJECTION = "objection recorded"
+
+# Ids per query: far below SQLite's bound on query parameters, and a plan PostgreSQL handles well.
+CHUNK_SIZE = 5000
+
+# Latest event first. On the same instant a withdrawal wins ("withdrawn" sorts after "granted"): when in doubt, don't.
+_LATEST_FIRST = ("-occurred_at", "-status", "-pk")
+
+
+class ConsentLookupError(LookupError):
+    """A purpose or channel key that does not exist: a caller's mistake, never a silent refusal."""
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The latest event of a customer for one (purpose, channel)."""
+
+    status: str
+    occurred_at: dt.datetime
+    captured_via: str
+    policy_version: str
+
+    @property
+    def granted(self) -> bool:
+        return self.status == ConsentStatus.GRANTED
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    """The answer other apps get: whether they may process, on which legal basis, and why."""
+
+    allowed: bool
+    legal_basis: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConsentVocabulary:
+    """Active purposes and all channels, key -> id: what an import may name."""
+
+    purposes: dict[str, int]
+    channels: dict[str, int]
+
+
+def consent_vocabulary() -> ConsentVocabulary:
+    return ConsentVocabulary(
+        purposes=dict(Purpose.objects.filter(is_active=True).values_list("key", "id")),
+        channels=dict(Channel.objects.values_list("key", "id")),
+    )
+
+
+def _chunks(values: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def consent_current_state(*, customer_ids: Iterable[Any]) -> dict[tuple[Any, str, str | None], ConsentState]:
+    """(customer_id, purpose_key, channel_key or None) -> the latest event, for each pair a customer has events for.
+
+    One query per CHUNK_SIZE customers, ordered oldest first so that the latest event overwrites the earlier ones.
+    """
+    state: dict[tuple[Any, str, str | None], ConsentState] = {}
+    columns = ("customer_id", "purpose__key", "channel__key", "status", "occurred_at", "captured_via", "policy_version")
+    oldest_first = [name.lstrip("-") for name in _LATEST_FIRST]
+    for chunk in _chunks(dict.fromkeys(customer_ids), CHUNK_SIZE):
+        events = ConsentEvent.objects.filter(customer_id__in=chunk).order_by(*oldest_first).values_list(*columns)
+        for customer_id, purpose, channel, status, occurred_at, captured_via, policy_version in events:
+            state[(customer_id, purpose, channel)] = ConsentState(status, occurred_at, captured_via, policy_version)
+    return state
+
+
+def _purpose(key: str) -> Purpose:
+    purpose = Purpose.objects.filter(key=key).first()
+    if purpose is None:
+        raise ConsentLookupError(f"{UNKNOWN_PURPOSE} {key!r}")
+    return purpose
+
+
+def _scoped_events(customer_id: Any, purpose: Purpose, channel: str | None) -> QuerySet[ConsentEvent]:
+    """The events a decision reads.
+
+    Consent is given per channel: a channel's own events and the purpose-wide ones (no channel) count. An objection
+    (Art. 21) is to the purpose, whatever the channel, and so is a question asked without a channel.
+    """
+    events = ConsentEvent.objects.filter(customer_id=customer_id, purpose=purpose)
+    if channel is None:
+        return events
+    if not Channel.objects.filter(key=channel).exists():
+        raise ConsentLookupError(f"{UNKNOWN_CHANNEL} {channel!r}")
+    if purpose.legal_basis != LegalBasis.CONSENT:
+        return events
+    return events.filter(Q(channel__key=channel) | Q(channel__isnull=True))
+
+
+def consent_allows(*, customer_id: Any, purpose: str, channel: str | None) -> ConsentDecision:
+    """May this customer be processed for `purpose` (through `channel`)? The latest event in scope decides.
+
+    Consent: allowed only when that event is a grant. Other legal bases (legitimate interest, contract, ...): allowed
+    unless that event is a withdrawal, i.e. an objection. Raises ConsentLookupError for an unknown purpose or channel.
+    """
+    found = _purpose(purpose)
+    basis = found.legal_basis
+    if not found.is_active:
+        return ConsentDecision(False, basis, PURPOSE_INACTIVE)
+    latest = _scoped_events(customer_id, found, channel).order_by(*_LATEST_FIRST).first()
+    if basis == LegalBasis.CONSENT:
+        if latest is None:
+            return ConsentDecision(False, basis, NO_CONSENT)
+        reason = CONSENT_GRANTED if latest.granted else CONSENT_WITHDRAWN
+        return ConsentDecision(latest.granted, basis, f"{reason} on {latest.occurred_at:%Y-%m-%d}")
+    if latest is None or latest.granted:
+        return ConsentDecision(True, basis, NO_OBJECTION)
+    return ConsentDecision(False, basis, f"{OBJECTION} on {latest.occurred_at:%Y-%m-%d}")
