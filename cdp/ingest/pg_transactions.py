@@ -23,7 +23,13 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from cdp.ingest import types as t
-from cdp.ingest.rows import CHANNEL_SYNONYMS, FUTURE_TOLERANCE, RowContext, parse_transaction
+from cdp.ingest.rows import (
+    CHANNEL_SYNONYMS,
+    FUTURE_TOLERANCE,
+    TRANSACTION_MAX_LENGTHS,
+    RowContext,
+    parse_transaction,
+)
 
 # Python codec name -> PostgreSQL client encoding, for the encodings COPY can read itself.
 PG_ENCODINGS = {
@@ -110,6 +116,11 @@ def _channel_case(expression: str) -> str:
     return f"CASE {expression} WHEN '' THEN '' {whens} END"
 
 
+def _length_checks(alias: str) -> str:
+    """Values that fit their columns (longer ones go to Python, which refuses them with a reason)."""
+    return " AND ".join(f"length({alias}.{name}) <= {limit}" for name, limit in TRANSACTION_MAX_LENGTHS.items())
+
+
 def _fast_sql(job: PgImport) -> str:
     """One pass over stg_raw: typed values for the fast rows, `fast = false` for rows Python must read.
 
@@ -194,6 +205,7 @@ def _fast_sql(job: PgImport) -> str:
       coalesce(w.receipt_id <> '' AND w.sku <> '' AND w.receipt_id ~ %(code)s AND w.sku ~ %(code)s
        AND w.customer_external_id ~ %(code)s AND w.store ~ %(code)s
        AND w.product_name ~ %(code)s AND w.product_name IS NFC NORMALIZED AND w.category ~ %(key)s
+       AND {_length_checks('w')}
        AND w.channel IS NOT NULL AND w.line_ok AND coalesce(w.line, 1) >= 1
        AND w.quantity_ok AND w.quantity <> 0 AND w.price_ok AND w.discount_ok
        AND w.discount <= abs(w.quantity) * w.price

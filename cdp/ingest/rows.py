@@ -16,7 +16,7 @@ from django.utils import timezone
 from cdp import normalise as norm
 from cdp.ingest import types as t
 from cdp.ingest.reader import is_valid_text
-from cdp.models import PersonFields
+from cdp.models import Category, Interaction, PersonFields, Product, Receipt, SourceRecord, Store
 from consent.models import ConsentStatus
 from consent.selectors import ConsentVocabulary, consent_vocabulary
 
@@ -59,6 +59,25 @@ KNOWN = {
     t.KIND_EVENTS: EVENT_FIELDS,
     t.KIND_CONSENTS: CONSENT_FIELDS,
 }
+
+
+def _max_lengths(model, names: dict[str, str]) -> dict[str, int]:
+    """Row field -> the column size of the model field it is stored in."""
+    return {row_field: model._meta.get_field(model_field).max_length for row_field, model_field in names.items()}
+
+
+CUSTOMER_MAX_LENGTHS = _max_lengths(
+    SourceRecord, {name: name for name in CUSTOMER_FIELDS if name not in ("birth_date", "signup_date", "gender")}
+)
+TRANSACTION_MAX_LENGTHS = {
+    **_max_lengths(Receipt, {"receipt_id": "receipt_id", "customer_external_id": "customer_external_id"}),
+    **_max_lengths(Store, {"store": "code"}),
+    **_max_lengths(Product, {"sku": "sku", "product_name": "name"}),
+    **_max_lengths(Category, {"category": "key"}),
+}
+EVENT_MAX_LENGTHS = _max_lengths(
+    Interaction, {"customer_external_id": "customer_external_id", "anonymous_id": "anonymous_id", "type": "type"}
+)
 
 CHANNEL_SYNONYMS = {
     "web": "web",
@@ -128,6 +147,14 @@ class Reasons(list):
             raise t.RowRejected(list(self))
 
 
+def check_lengths(values: dict[str, Any], limits: dict[str, int], reasons: Reasons) -> None:
+    """A value longer than its column is refused with its row, not left to fail the whole batch's insert."""
+    for name, limit in limits.items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            reasons.append(f"{name} {t.TOO_LONG} (more than {limit} characters)")
+
+
 def _validate_raw(raw: dict[str, str], kind: str, reasons: Reasons, options: t.ImportOptions) -> None:
     for name, value in raw.items():
         if name != "__extra__" and isinstance(value, str) and not is_valid_text(value):
@@ -191,6 +218,7 @@ def parse_customer(raw: dict[str, str], ctx: RowContext) -> CustomerRow:
     _validate_raw(raw, t.KIND_CUSTOMERS, reasons, ctx.options)
     external_id = norm.normalise_code(raw.get("external_id"))
     values = _parse_person_values(raw, ctx, reasons)
+    check_lengths({**values, "external_id": external_id}, CUSTOMER_MAX_LENGTHS, reasons)
     _check_person_dates(values, ctx, reasons)
     reasons.raise_if_any()
     attributes = {
@@ -264,17 +292,26 @@ def parse_transaction(raw: dict[str, str], ctx: RowContext) -> TransactionRow:
     discount = reasons.check(norm.parse_decimal_minor, raw.get("discount", ""), decimal_comma=opts.decimal_comma) or 0
     _check_amounts(quantity, unit_price, discount, reasons)
     channel = reasons.check(_parse_channel, raw.get("channel", ""))
+    texts = {
+        "receipt_id": norm.normalise_code(raw.get("receipt_id")),
+        "customer_external_id": norm.normalise_code(raw.get("customer_external_id")),
+        "store": norm.normalise_code(raw.get("store")),
+        "sku": norm.normalise_code(raw.get("sku")),
+        "product_name": norm.normalise_text(raw.get("product_name")),
+        "category": norm.normalise_key(raw.get("category")),
+    }
+    check_lengths(texts, TRANSACTION_MAX_LENGTHS, reasons)
     reasons.raise_if_any()
     return TransactionRow(
-        receipt_id=norm.normalise_code(raw["receipt_id"]),
+        receipt_id=texts["receipt_id"],
         line=line,
-        customer_external_id=norm.normalise_code(raw.get("customer_external_id")),
+        customer_external_id=texts["customer_external_id"],
         purchased_at=purchased_at,
-        store=norm.normalise_code(raw.get("store")),
+        store=texts["store"],
         channel=channel or "",
-        sku=norm.normalise_code(raw["sku"]),
-        product_name=norm.normalise_text(raw.get("product_name")),
-        category=norm.normalise_key(raw.get("category")),
+        sku=texts["sku"],
+        product_name=texts["product_name"],
+        category=texts["category"],
         quantity=quantity,
         unit_price_minor=unit_price,
         discount_minor=discount,
@@ -325,8 +362,10 @@ def parse_event(raw: dict[str, str], ctx: RowContext) -> EventRow:
     _check_timestamp(occurred_at, "timestamp", ctx, reasons)
     channel = reasons.check(_parse_channel, raw.get("channel", ""))
     properties = reasons.check(_parse_properties, raw.get("properties", ""))
+    event_type = norm.normalise_key(raw.get("type"))
+    texts = {"customer_external_id": customer_external_id, "anonymous_id": anonymous_id, "type": event_type}
+    check_lengths(texts, EVENT_MAX_LENGTHS, reasons)
     reasons.raise_if_any()
-    event_type = norm.normalise_key(raw["type"])
     channel = channel or "other"
     instant = occurred_at.astimezone(dt.UTC).isoformat()
     key = event_key(customer_external_id, anonymous_id, instant, event_type, channel, properties)
@@ -407,9 +446,7 @@ def _consent_texts(raw: dict[str, str], reasons: Reasons) -> dict[str, str]:
         "policy_version": norm.normalise_code(raw.get("policy_version")),
         "evidence": norm.normalise_text(raw.get("evidence")),
     }
-    for name, limit in CONSENT_MAX_LENGTHS.items():
-        if len(texts[name]) > limit:
-            reasons.append(f"{name} {t.TOO_LONG} (more than {limit} characters)")
+    check_lengths(texts, CONSENT_MAX_LENGTHS, reasons)
     return texts
 
 

@@ -242,3 +242,19 @@ def test_a_latin1_semicolon_decimal_comma_export_imports_through_the_options(tmp
     assert receipt.purchased_at.isoformat() == "2025-03-14T09:23:00+00:00"
     assert Product.objects.get(sku="A12").name == "Crème brûlée"
     assert Product.objects.get(sku="B7").category.key == "epicerie"
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("receipt_id", "R" * 129), ("sku", "S" * 65), ("store", "X" * 51), ("customer_external_id", "C" * 129)],
+)
+def test_a_value_longer_than_its_column_is_refused_with_its_row(tmp_path, column, value):
+    values = {"receipt_id": "R9", "sku": "SKU9", "store": "S1", "customer_external_id": ""}
+    values[column] = value
+    row = f"{values['receipt_id']},1,{values['customer_external_id']},2025-01-01,{values['store']},store,"
+    row += f"{values['sku']},A,x,1,2.00,0"
+    path = write(tmp_path / "t.csv", T_HEADER, "R0,1,,2025-01-01,S1,store,SKU1,A,x,1,2.00,0", row)
+    code, _ = run("import_transactions", path, errors=str(tmp_path / "e.csv"))
+    assert code == 1
+    assert f"{column} too long" in read_errors(tmp_path / "e.csv")[0]["reasons"]
+    assert ReceiptLine.objects.count() == 1
