@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
@@ -103,7 +105,7 @@ def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> boo
                         done += len(block)
                         if progress:
                             progress(done, total)
-        except DatabaseError:
+        except (DatabaseError, psycopg.Error):  # COPY runs on the driver's cursor: its errors are the driver's
             cursor.execute("DROP TABLE stg_raw")
             return False
         cursor.execute("ANALYZE stg_raw")
@@ -205,7 +207,7 @@ def _fast_sql(job: PgImport) -> str:
       coalesce(w.receipt_id <> '' AND w.sku <> '' AND w.receipt_id ~ %(code)s AND w.sku ~ %(code)s
        AND w.customer_external_id ~ %(code)s AND w.store ~ %(code)s
        AND w.product_name ~ %(code)s AND w.product_name IS NFC NORMALIZED AND w.category ~ %(key)s
-       AND {_length_checks('w')}
+       AND {_length_checks("w")}
        AND w.channel IS NOT NULL AND w.line_ok AND coalesce(w.line, 1) >= 1
        AND w.quantity_ok AND w.quantity <> 0 AND w.price_ok AND w.discount_ok
        AND w.discount <= abs(w.quantity) * w.price
