@@ -38,6 +38,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--customers", type=int, default=200_000, help="demo size (200000 gives ~5M receipt lines)")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs (median reported)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--data-dir", type=Path, help="demo files already generated (default var/bench/demo-N)")
 
 
 def _python() -> str:
@@ -61,9 +62,9 @@ def ensure_database(url: str) -> None:
     _manage(url, "migrate", "--no-input")
 
 
-def input_file(customers: int) -> tuple[Path, int]:
+def input_file(customers: int, folder: Path | None = None) -> tuple[Path, int]:
     """The demo's receipt lines of both sources in one file (cached): (path, data lines)."""
-    folder = ROOT / "var" / "bench" / f"demo-{customers}"
+    folder = folder or ROOT / "var" / "bench" / f"demo-{customers}"
     joined = folder / "transactions_all.csv"
     if not joined.exists():
         subprocess.run(
@@ -126,7 +127,7 @@ def timed_raw_copy(url: str, path: Path) -> float:
 def run(args) -> str:
     url = args.database_url
     ensure_database(url)
-    path, lines = input_file(args.customers)
+    path, lines = input_file(args.customers, args.data_dir)
     imports, peaks, copies = [], [], []
     for _ in range(args.repeat):
         _manage(url, "flush", "--no-input")
