@@ -264,3 +264,128 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Identity resolution: the review queue (decided through cdp.identity.services), runs and merge events (read-only)
+
+
+class MergeReviewAdmin(admin.ModelAdmin):
+    """The review queue, most probable first; a pair is decided on its page, side by side, with a reason."""
+
+    list_display = ("probability_display", "left", "right", "status", "decided_by", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("left__source", "right__source", "decided_by")
+    search_fields = ("=left__external_id", "=right__external_id")
+    ordering = ("-probability",)  # mergereview_queue_idx
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    change_form_template = "admin/cdp/mergereview/change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Probability", ordering="probability")
+    def probability_display(self, obj) -> str:
+        return f"{obj.probability:.3f}"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.contrib import messages
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404, HttpResponseRedirect
+        from django.template.response import TemplateResponse
+        from django.urls import reverse
+
+        from cdp.identity.selectors import merge_review_side_by_side
+        from cdp.identity.services import IdentityError, merge_review_decide
+        from cdp.models import MergeReview
+
+        review = MergeReview.objects.select_related("left__source", "right__source", "decided_by").filter(pk=object_id)
+        review = review.first()
+        if review is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, review):
+            raise PermissionDenied
+        can_decide = self.has_change_permission(request, review) and review.status == MergeReview.Status.PENDING
+        error = ""
+        if request.method == "POST":
+            if not can_decide:
+                raise PermissionDenied
+            accept = "_accept" in request.POST
+            try:
+                reason = request.POST.get("reason", "")
+                merge_review_decide(review=review, accept=accept, actor=request.user, reason=reason)
+            except IdentityError as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, "Merged." if accept else "Kept apart.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:cdp_mergereview_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Review {review.left} / {review.right}",
+            "review": review,
+            "rows": merge_review_side_by_side(review),
+            "can_decide": can_decide,
+            "error": error,
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ResolutionRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "status", "records", "links_auto", "links_review", "merges", "customers_after")
+    list_filter = ("status",)
+    search_fields = ("=id",)
+    date_hierarchy = "started_at"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip().isdigit():
+            return queryset.none() if search_term.strip() else queryset, False
+        return queryset.filter(pk=int(search_term)), False
+
+
+class MergeEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "kind", "survivor", "other_id", "actor", "reason", "undone")
+    list_filter = ("kind", "undone")
+    list_select_related = ("survivor", "actor")
+    search_fields = ("=other_id", "=survivor__id")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            customer_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return (queryset.none() if search_term.strip() else queryset), False
+        return queryset.filter(models_q_other_or_survivor(customer_id)), False
+
+
+def models_q_other_or_survivor(customer_id):
+    from django.db.models import Q
+
+    return Q(other_id=customer_id) | Q(survivor_id=customer_id)
+
+
+def _register_identity_admin() -> None:
+    from cdp.models import MergeEvent, MergeReview, ResolutionRun
+
+    admin.site.register(MergeReview, MergeReviewAdmin)
+    admin.site.register(ResolutionRun, ResolutionRunAdmin)
+    admin.site.register(MergeEvent, MergeEventAdmin)
+
+
+_register_identity_admin()

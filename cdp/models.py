@@ -107,8 +107,11 @@ class Customer(PersonFields):
     signup_date = models.DateField(null=True, blank=True, help_text="Earliest signup across sources.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Name search keys, derived from the names by cdp.profile.search: NULL until computed, "" without a name.
+    search_name = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
+    search_name_reversed = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_name", "search_name_reversed"])
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
@@ -118,6 +121,9 @@ class Customer(PersonFields):
             models.Index(fields=["phone"], name="customer_phone_idx"),
             models.Index(fields=["postcode"], name="customer_postcode_idx"),
             models.Index(fields=["status", "created_at"], name="customer_status_idx"),
+            # A name search reads only these two (cdp.profile.search); with status, the active customers of a key.
+            models.Index(fields=["search_name", "status"], name="customer_search_name_idx"),
+            models.Index(fields=["search_name_reversed", "search_name"], name="customer_search_rev_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -143,6 +149,12 @@ class SourceRecord(PersonFields):
     content_hash = models.CharField(
         max_length=64, blank=True, help_text="Hash of the imported values: an unchanged re-import writes nothing."
     )
+    # Blocking keys of identity resolution (cdp.identity.features), stored so that a new record finds its
+    # candidates through indexes instead of a full re-run.
+    match_family = models.CharField(max_length=4, blank=True, help_text="Phonetic code of the family name.")
+    match_given = models.CharField(max_length=4, blank=True, help_text="Phonetic code of the given name.")
+    match_name = models.CharField(max_length=8, blank=True, help_text="Phonetic codes of family and given names.")
+    match_address = models.CharField(max_length=255, blank=True, help_text="House number and street, normalised.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -156,6 +168,12 @@ class SourceRecord(PersonFields):
             models.Index(fields=["customer"], name="sourcerecord_customer_idx"),
             models.Index(fields=["last_name", "first_name"], name="sourcerecord_name_idx"),
             models.Index(fields=["postcode"], name="sourcerecord_postcode_idx"),
+            models.Index(fields=["email"], name="sourcerecord_email_idx"),
+            models.Index(fields=["phone"], name="sourcerecord_phone_idx"),
+            models.Index(fields=["match_family", "birth_date"], name="sourcerecord_family_dob_idx"),
+            models.Index(fields=["match_given", "birth_date"], name="sourcerecord_given_dob_idx"),
+            models.Index(fields=["match_name", "postcode"], name="sourcerecord_name_key_idx"),
+            models.Index(fields=["match_address", "postcode"], name="sourcerecord_address_idx"),
         ]
 
     def __str__(self) -> str:
@@ -396,3 +414,97 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.source_id} ({self.get_status_display()})"
+
+
+class ResolutionRun(models.Model):
+    """One full identity resolution: its parameters, the trained model (m/u weights), and what it linked."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    parameters = models.JSONField(default=dict, blank=True, help_text="Thresholds, blocking rules, seed, prior.")
+    model = models.JSONField(default=dict, blank=True, help_text="The trained splink model (reused at import).")
+    weights = models.JSONField(default=dict, blank=True, help_text="Per comparison level: m, u and match weight.")
+    records = models.IntegerField(default=0)
+    candidate_pairs = models.IntegerField(default=0)
+    links_auto = models.IntegerField(default=0, help_text="Pairs above the upper threshold.")
+    links_review = models.IntegerField(default=0, help_text="Pairs between the thresholds.")
+    links_below = models.IntegerField(default=0, help_text="Candidate pairs below the review threshold.")
+    links_refused = models.IntegerField(default=0, help_text="Links above the review threshold a rule kept apart.")
+    reviews_created = models.IntegerField(default=0)
+    customers_before = models.IntegerField(default=0)
+    customers_after = models.IntegerField(default=0)
+    merges = models.IntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Resolution run {self.pk} ({self.get_status_display()})"
+
+
+class MergeReview(models.Model):
+    """A pair of source records the model could not decide: a person accepts (merge) or rejects it, with a reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    left = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField()
+    levels = models.JSONField(default=dict, blank=True, help_text="Per compared field, the level the pair fell in.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    run = models.ForeignKey(ResolutionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews")
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-probability"]
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="mergereview_unique_pair"),
+            models.CheckConstraint(condition=Q(left__lt=models.F("right")), name="mergereview_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["status", "-probability"], name="mergereview_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"Review {self.left_id} / {self.right_id} ({self.probability:.3f})"
+
+
+class MergeEvent(models.Model):
+    """Audit of a merge or an unmerge: who, when, why, and what moved (so an unmerge can put it back)."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge"
+        UNMERGE = "unmerge", "Unmerge"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # related_name "+": merges re-point every relation of Customer, never their own audit rows.
+    survivor = models.ForeignKey(Customer, null=True, on_delete=models.SET_NULL, related_name="+")
+    other_id = models.UUIDField(help_text="The customer merged into the survivor, or split out of it.")
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    source_record_ids = models.JSONField(default=list, blank=True)
+    moved = models.JSONField(default=dict, blank=True, help_text="Other rows re-pointed: model label -> ids.")
+    run = models.ForeignKey(ResolutionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    review = models.ForeignKey(MergeReview, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undone = models.BooleanField(default=False, help_text="A merge that an unmerge has undone.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["other_id", "kind"], name="mergeevent_other_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.other_id} / {self.survivor_id}"

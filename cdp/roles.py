@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.view_*",
         "cdp.change_customer",
         "cdp.change_sourcerecord",
+        "cdp.change_mergereview",  # decides the identity review queue
         "consent.view_*",
         "segments.view_*",
         "campaigns.view_*",
@@ -55,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.view_*",
         "cdp.change_customer",
         "cdp.delete_customer",
+        "cdp.change_mergereview",  # decides the identity review queue
         "consent.*",
         "segments.view_*",
         "campaigns.view_*",

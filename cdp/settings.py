@@ -234,6 +234,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # --------------------------------------------------------------------------------------------------------------------
 CLIENTELE_CURRENCY = env.str("CLIENTELE_CURRENCY", default="EUR")
 CLIENTELE_PHONE_REGION = env.str("CLIENTELE_PHONE_REGION", default="FR")
+IDENTITY_AUTO_MERGE_PROBABILITY = env.float("IDENTITY_AUTO_MERGE_PROBABILITY", default=0.97)  # cdp.identity
+IDENTITY_REVIEW_PROBABILITY = env.float("IDENTITY_REVIEW_PROBABILITY", default=0.5)  # below: kept apart
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts.

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cdp.identity import customers_refresh_golden, golden_values
+from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_records, record_set_match_keys
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
 from consent.models import ConsentEvent
@@ -51,6 +52,7 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
         record = SourceRecord(source=source, external_id=row.external_id, attributes={}, created_at=now, updated_at=now)
         _apply(record, row)
         record.content_hash = record_hash(record)
+        record_set_match_keys(record)
         records.append(record)
     # Until identity resolution links it, each new record is its own customer.
     customers = []
@@ -68,13 +70,16 @@ def _update(changes: list[SourceRecord]) -> None:
     now = timezone.now()
     for record in changes:
         record.updated_at = now
-    bulk_update_with_history(changes, SourceRecord, [*RECORD_FIELDS, "attributes", "content_hash", "updated_at"])
+        record_set_match_keys(record)
+    bulk_update_with_history(
+        changes, SourceRecord, [*RECORD_FIELDS, "attributes", "content_hash", "updated_at", *MATCH_KEY_FIELDS]
+    )
     Identifier.objects.filter(source_record__in=changes).delete()
     customers_refresh_golden(record.customer_id for record in changes if record.customer_id)
 
 
 def link_waiting_activity(source: Source, records: list[SourceRecord]) -> int:
-    """Receipts and interactions that arrived before their customer are linked to it now."""
+    """Receipts, interactions and consent events that arrived before their customer are linked to it now."""
     external_ids = [record.external_id for record in records if record.customer_id]
     customer_of = SourceRecord.objects.filter(source=source, external_id=OuterRef("customer_external_id"))
     linked = 0
@@ -116,4 +121,5 @@ def write_customers(source: Source, rows: list[CustomerRow]) -> tuple[int, int, 
     bulk_create_with_history(identifiers, Identifier)
     if created:
         link_waiting_activity(source, created)
+        identity_match_records(records=created)  # merges auto-matches, queues reviews (cdp.identity)
     return len(created), len(changed), len(rows) - len(created) - len(changed)

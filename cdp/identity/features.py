@@ -1,0 +1,287 @@
+"""Matching features of a person record: folded names, phonetic keys, address keys, blocking keys (pure functions).
+
+Everything here is computed from the normalised fields the importers store (``cdp.normalise``), so the same values
+are produced at import (the stored blocking keys that incremental matching queries) and by a full re-run.
+Nothing depends on a source's name or id format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_TRANSLITERATE = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ß": "ss"})
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+# Street types and their usual abbreviations (French and English), folded: the key keeps the full word.
+_STREET_TYPES = {
+    "r": "rue",
+    "rue": "rue",
+    "av": "avenue",
+    "ave": "avenue",
+    "avenue": "avenue",
+    "bd": "boulevard",
+    "bld": "boulevard",
+    "blvd": "boulevard",
+    "boul": "boulevard",
+    "boulevard": "boulevard",
+    "all": "allee",
+    "allee": "allee",
+    "imp": "impasse",
+    "impasse": "impasse",
+    "ch": "chemin",
+    "chem": "chemin",
+    "chemin": "chemin",
+    "pl": "place",
+    "place": "place",
+    "rte": "route",
+    "route": "route",
+    "q": "quai",
+    "quai": "quai",
+    "crs": "cours",
+    "cours": "cours",
+    "sq": "square",
+    "square": "square",
+    "fbg": "faubourg",
+    "faubourg": "faubourg",
+    "rd": "road",
+    "road": "road",
+    "ln": "lane",
+    "lane": "lane",
+    "dr": "drive",
+    "drive": "drive",
+    "street": "street",
+}
+_ADDRESS_STOPWORDS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "the", "of", "a"})
+_HOUSE_NUMBER = re.compile(r"^(\d+)\s*(bis|ter|quater|[a-d])?\b")
+
+# Suffixes that turn a French given name into its feminine form (Louis/Louise, Jean/Jeanne, Daniel/Danielle):
+# a prefix that only lacks one of them names another person, not a short form.
+_FEMININE_SUFFIXES = ("e", "ne", "le", "te", "tte", "ette", "ine")
+
+
+@lru_cache(maxsize=65536)
+def fold(value: str | None) -> str:
+    """Lower-case ASCII words separated by single spaces: "Jean-Pierre" -> "jean pierre", "L'Église" -> "l eglise"."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    text = "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_TRANSLITERATE)
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+_SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
+
+
+@lru_cache(maxsize=65536)
+def phonetic(value: str | None) -> str:
+    """A Soundex code of the folded value (all words joined): spelling variants of a name share it."""
+    letters = fold(value).replace(" ", "")
+    letters = "".join(char for char in letters if char.isalpha())
+    if not letters:
+        return ""
+    codes = letters.translate(_SOUNDEX)
+    out, previous = [letters[0]], codes[0]
+    for char, code in zip(letters[1:], codes[1:], strict=True):
+        if code.isdigit() and code != previous:
+            out.append(code)
+        if char not in "hw":  # h and w do not separate two equal codes
+            previous = code
+    return "".join(out)[:4].ljust(4, "0")
+
+
+def initials(name: str) -> str:
+    """Initials of a folded name of two words or more ("jean pierre" -> "jp"); "" for a single word."""
+    words = name.split()
+    return "".join(word[0] for word in words) if len(words) > 1 else ""
+
+
+def _street_line(address: str) -> str:
+    """The part of an address that holds the house number and the street; complements on their own part are left."""
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    for part in parts:
+        if part[:1].isdigit():
+            return part
+    return parts[0] if parts else ""
+
+
+@lru_cache(maxsize=65536)
+def address_key(address: str | None) -> str:
+    """ "19 AV. DE LA LIBERTE, Apt 12" -> "19 avenue liberte": house number, full street type, significant words."""
+    if not address:
+        return ""
+    line = fold(_street_line(address))
+    number = ""
+    match = _HOUSE_NUMBER.match(line)
+    if match:
+        number = match.group(1) + (match.group(2) or "")
+        line = line[match.end() :]
+    words = line.split()
+    if words and words[0] in _STREET_TYPES:
+        words[0] = _STREET_TYPES[words[0]]
+    words = [word for word in words if word not in _ADDRESS_STOPWORDS]
+    return " ".join(part for part in (number, *words) if part)
+
+
+def email_local(email: str | None) -> str:
+    """The local part of a normalised e-mail address without dots, hyphens or underscores."""
+    if not email or "@" not in email:
+        return ""
+    local = email.rsplit("@", 1)[0].split("+", 1)[0]
+    return re.sub(r"[._\-]", "", local)
+
+
+def email_residue(local: str, first: str, last: str) -> str:
+    """What an e-mail local part holds beyond the person's names ("melaniechevallier76" -> "76").
+
+    A local part made of the names only says the names again: the model compares names already, so such a local
+    part must not count a second time as evidence.
+    """
+    if not local:
+        return ""
+    residue = local
+    names = {*first.split(), *last.split(), first.replace(" ", ""), last.replace(" ", "")}
+    tokens = sorted(names, key=len, reverse=True)
+    for token in tokens:
+        if len(token) >= 2:
+            residue = residue.replace(token, "", 1)
+    for token in (initials(first), first[:1]):
+        if token and residue.startswith(token):
+            return residue[len(token) :]
+    return residue
+
+
+_TRAILING_DIGITS = re.compile(r"(\d+)$")
+
+
+def _year_digits(residue: str) -> str:
+    """The two last digits of a year that ends an e-mail residue ("76", "1976" -> "76"), else ""."""
+    match = _TRAILING_DIGITS.search(residue)
+    if not match:
+        return ""
+    digits = match.group(1)
+    if len(digits) == 4 and digits[:2] in ("19", "20"):
+        return digits[2:]
+    return digits if len(digits) == 2 else ""
+
+
+def given_names_compatible(left: str, right: str) -> bool:
+    """Whether two folded given names can name the same person: equal, a short form, initials, or a one-letter slip.
+
+    Compatible: "jean pierre"/"jean", "alex"/"alexandre", "jp"/"jean pierre", "morgane"/"motgane".
+    Not compatible: "louis"/"louise", "jean"/"jeanne" (a feminine form), "jean pierre"/"jean claude".
+    """
+    if not left or not right or left == right:
+        return True
+    if left.replace(" ", "") == right.replace(" ", ""):
+        return True
+    if initials(left) == right.replace(" ", "") or initials(right) == left.replace(" ", ""):
+        return True
+    short, long_ = sorted((left, right), key=len)
+    short_words, long_words = short.split(), long_.split()
+    if len(short_words) == 1 and short in long_words:
+        return True  # "jean" / "jean pierre", "marie" / "anne marie"
+    if len(short_words) == 1 and len(long_words) == 1 and len(short) >= 3 and long_.startswith(short):
+        return long_[len(short) :] not in _FEMININE_SUFFIXES
+    if len(left) == len(right):
+        return len(short) >= 4 and _one_edit(left, right)  # "leo" / "lea" are two names, not a slip
+    return len(long_) >= 4 and _one_edit(left, right)  # a letter left out: "loa" / "lola", "ze" / "zoe" is too short
+
+
+def _one_edit(left: str, right: str) -> bool:
+    """At most one substitution, insertion, deletion or adjacent transposition."""
+    if abs(len(left) - len(right)) > 1:
+        return False
+    if len(left) == len(right):
+        diffs = [i for i, (a, b) in enumerate(zip(left, right, strict=True)) if a != b]
+        if len(diffs) <= 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and left[diffs[0]] == right[diffs[1]]
+            and left[diffs[1]] == right[diffs[0]]
+        )
+    short, long_ = sorted((left, right), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def birth_dates_compatible(left: dt.date | None, right: dt.date | None) -> bool:
+    """Equal, or one typing slip apart: day and month swapped, two adjacent digits swapped, or one digit wrong."""
+    if left is None or right is None or left == right:
+        return True
+    a, b = left.isoformat(), right.isoformat()
+    if left.day <= 12 and left.replace(day=1).replace(month=left.day, day=left.month) == right:
+        return True
+    return _one_edit(a, b)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the matcher compares, for one source record."""
+
+    fn: str
+    ln: str
+    fn_ph: str
+    ln_ph: str
+    fn_initials: str
+    dob: str
+    dob_year: str
+    dob_swapped: str
+    email: str
+    email_local: str
+    email_residue: str
+    email_year: str
+    dob_yy: str
+    phone: str
+    addr: str
+    addr_number: str
+    postcode: str
+    city: str
+    gender: str
+
+
+def record_features(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str,
+    birth_date: dt.date | None,
+    gender: str,
+    address: str,
+    postcode: str,
+    city: str,
+) -> Features:
+    fn, ln = fold(first_name), fold(last_name)
+    local = email_local(email)
+    addr = address_key(address)
+    residue = email_residue(local, fn, ln)
+    dob = birth_date.isoformat() if birth_date else ""
+    swapped = ""
+    if birth_date and birth_date.day <= 12 and birth_date.day != birth_date.month:
+        swapped = f"{birth_date.year:04d}-{birth_date.day:02d}-{birth_date.month:02d}"
+    return Features(
+        fn=fn,
+        ln=ln,
+        fn_ph=phonetic(fn),
+        ln_ph=phonetic(ln),
+        fn_initials=initials(fn),
+        dob=dob,
+        dob_year=dob[:4],
+        dob_swapped=swapped,
+        email=email or "",
+        email_local=local,
+        email_residue=residue,
+        email_year=_year_digits(residue),
+        dob_yy=dob[2:4],
+        phone=phone or "",
+        addr=addr,
+        addr_number=addr.split(" ", 1)[0] if addr[:1].isdigit() else "",
+        postcode=(postcode or "").replace(" ", "").upper(),
+        city=fold(city),
+        gender=gender or "",
+    )

@@ -1,0 +1,69 @@
+"""The rules that keep records apart whatever their score: identity contradictions and strong-identifier conflicts.
+
+Fellegi-Sunter adds up evidence field by field as if fields were independent. Members of one household are where
+that fails: twins, spouses, parents and children share a family name, an address, a landline and sometimes an
+e-mail address, so they can outscore a person's own records. A false merge shows one person's data to another, so
+two rules are applied on top of the model, to every pair of records that would end up in one customer:
+
+1. Identity contradiction (never merged automatically; a pair the model scores above the review threshold goes to
+   the review queue instead): given names that cannot be one person's ("Louis" / "Louise", "Léo" / "Léa",
+   "Jean-Pierre" / "Jean-Claude"; short forms, initials and one-letter slips are compatible, and so are swapped
+   given and family names), birth dates that are not one typing slip apart (a wrong digit, two adjacent digits
+   swapped, day and month swapped), or two known genders that differ. A missing value contradicts nothing.
+2. Strong-identifier conflict (never merged, not even by a reviewer): both sides carry e-mail addresses and phone
+   numbers, and they share none of either. People change one of them, and households share them, so a single
+   difference is only evidence (the model weighs it); both differing at once is taken as two different people.
+   The rule is checked between whole customers (all their records' values), so chains of links cannot join two
+   people that no single link would.
+
+Two records of one source with different ids are not a conflict: duplicates inside one source happen (a loyalty
+card reissued, an account opened twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible
+
+CONFLICT_MESSAGE = "these customers' e-mail addresses and phone numbers all differ: they are different people"
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """What the rules look at for one source record."""
+
+    features: Features
+    birth_date: dt.date | None
+
+
+def identity_compatible(left: IdentityView, right: IdentityView) -> bool:
+    """No identity contradiction between two records (rule 1)."""
+    a, b = left.features, right.features
+    if a.gender and b.gender and a.gender != b.gender:
+        return False
+    names = given_names_compatible(a.fn, b.fn) or (
+        bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn)
+    )
+    return names and birth_dates_compatible(left.birth_date, right.birth_date)
+
+
+def strong_conflict(left: Iterable[IdentityView], right: Iterable[IdentityView]) -> bool:
+    """Rule 2 between two groups of records: e-mails and phones on both sides, and none shared."""
+    left, right = list(left), list(right)
+    left_emails = {v.features.email for v in left if v.features.email}
+    right_emails = {v.features.email for v in right if v.features.email}
+    left_phones = {v.features.phone for v in left if v.features.phone}
+    right_phones = {v.features.phone for v in right if v.features.phone}
+    if not (left_emails and right_emails and left_phones and right_phones):
+        return False
+    return not (left_emails & right_emails) and not (left_phones & right_phones)
+
+
+def groups_compatible(left: list[IdentityView], right: list[IdentityView]) -> bool:
+    """Whether two groups of records may become one customer automatically: no conflict, no contradiction."""
+    if strong_conflict(left, right):
+        return False
+    return all(identity_compatible(a, b) for a in left for b in right)

@@ -1,0 +1,492 @@
+"""Identity resolution services: full runs, incremental matching at import, merge, unmerge and review decisions."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cdp.identity import matching
+from cdp.identity.clusters import cluster_records
+from cdp.identity.features import Features, record_features
+from cdp.identity.merging import merge_groups, unmerge_event
+from cdp.identity.rules import CONFLICT_MESSAGE, IdentityView, identity_compatible, strong_conflict
+from cdp.models import Customer, Identifier, MergeEvent, MergeReview, ResolutionRun, SourceRecord
+
+logger = logging.getLogger(__name__)
+
+# Defaults of the two thresholds (match probabilities), overridable in settings.
+AUTO_MERGE_PROBABILITY = 0.97
+REVIEW_PROBABILITY = 0.5
+STRONG_KINDS = (
+    Identifier.Kind.EMAIL,
+    Identifier.Kind.PHONE,
+    Identifier.Kind.LOYALTY_CARD,
+    Identifier.Kind.CUSTOMER_NUMBER,
+)
+# An identifier shared by more records than this is a placeholder ("noreply@", a shop's phone), not a person's.
+MAX_SHARED_IDENTIFIER = 20
+RECORD_COLUMNS = (
+    "id",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "gender",
+    "address",
+    "postcode",
+    "city",
+    "match_family",
+    "match_given",
+    "match_name",
+    "match_address",
+)
+
+MATCH_KEY_FIELDS = ("match_family", "match_given", "match_name", "match_address")
+
+REASON_REQUIRED = "a reason is required"
+NOT_PENDING = "this review has already been decided"
+NOT_MERGED = "this customer is not merged into another"
+SAME_CUSTOMER = "a customer cannot be merged into itself"
+NOT_ACTIVE = "only active customers can be merged"
+SURVIVOR_MERGED_SINCE = "the customer it was merged into has been merged since: unmerge that first"
+
+
+class IdentityError(ValueError):
+    """A merge, unmerge or review decision that cannot be made; str(exc) says why."""
+
+
+def thresholds() -> tuple[float, float]:
+    """(auto-merge, review) match probabilities."""
+    auto = float(getattr(settings, "IDENTITY_AUTO_MERGE_PROBABILITY", AUTO_MERGE_PROBABILITY))
+    review = float(getattr(settings, "IDENTITY_REVIEW_PROBABILITY", REVIEW_PROBABILITY))
+    return auto, min(review, auto)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Records as the matcher sees them
+
+
+@dataclass
+class Loaded:
+    views: dict[int, IdentityView] = field(default_factory=dict)
+    features: list[tuple[int, Features]] = field(default_factory=list)
+    customer_of: dict[int, uuid.UUID] = field(default_factory=dict)
+    stale_keys: list[SourceRecord] = field(default_factory=list)
+
+
+def _features(row: dict) -> Features:
+    return record_features(
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        phone=row["phone"],
+        birth_date=row["birth_date"],
+        gender=row["gender"],
+        address=row["address"],
+        postcode=row["postcode"],
+        city=row["city"],
+    )
+
+
+def match_keys(features: Features) -> dict[str, str]:
+    """The stored blocking keys of a record (SourceRecord.match_*)."""
+    return {
+        "match_family": features.ln_ph,
+        "match_given": features.fn_ph,
+        "match_name": (features.ln_ph + features.fn_ph) if features.ln_ph and features.fn_ph else "",
+        "match_address": features.addr[:255],
+    }
+
+
+def record_set_match_keys(record: SourceRecord) -> None:
+    """Fill a record's blocking keys from its fields (the importer calls this before saving)."""
+    row = {name: getattr(record, name) for name in RECORD_COLUMNS[2:11]}
+    for name, value in match_keys(_features(row)).items():
+        setattr(record, name, value)
+
+
+def _load(rows) -> Loaded:
+    loaded = Loaded()
+    for row in rows:
+        features = _features(row)
+        loaded.views[row["id"]] = IdentityView(features, row["birth_date"])
+        loaded.features.append((row["id"], features))
+        loaded.customer_of[row["id"]] = row["customer_id"]
+        keys = match_keys(features)
+        if any(row[name] != value for name, value in keys.items()):
+            loaded.stale_keys.append(SourceRecord(pk=row["id"], **keys))
+    return loaded
+
+
+def _deterministic_links(loaded: Loaded, identifiers) -> list[tuple[int, int, float]]:
+    """Records that share a strong identifier and contradict nothing: links of probability 1."""
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for record_id, kind, value in identifiers:
+        if record_id in loaded.views:
+            holders[(kind, value)].add(record_id)
+    links = set()
+    for ids in holders.values():
+        if len(ids) < 2 or len(ids) > MAX_SHARED_IDENTIFIER:
+            continue
+        ordered = sorted(ids)
+        for index, left in enumerate(ordered):
+            for right in ordered[index + 1 :]:
+                if identity_compatible(loaded.views[left], loaded.views[right]):
+                    links.add((left, right))
+    return [(left, right, 1.0) for left, right in links]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Deciding and applying
+
+
+@dataclass
+class Outcome:
+    records: int = 0
+    candidate_pairs: int = 0
+    auto: int = 0
+    review: int = 0
+    below: int = 0
+    refused: int = 0
+    reviews_created: int = 0
+    merges: int = 0
+
+
+def _kept_apart(record_ids: set[int]) -> set[tuple[int, int]]:
+    """Pairs people kept apart: rejected reviews, and records split from a customer by an unmerge."""
+    pairs = set(
+        MergeReview.objects.filter(status=MergeReview.Status.REJECTED).values_list("left_id", "right_id").iterator()
+    )
+    for split, apart in MergeEvent.objects.filter(kind=MergeEvent.Kind.UNMERGE).values_list(
+        "source_record_ids", "moved"
+    ):
+        others = (apart or {}).get("kept_apart_from", [])
+        pairs.update((min(a, b), max(a, b)) for a in split for b in others if a in record_ids or b in record_ids)
+    return pairs
+
+
+def _apply(
+    loaded: Loaded,
+    scored: list[tuple[int, int, float, dict]],
+    deterministic: list[tuple[int, int, float]],
+    *,
+    actor,
+    reason: str,
+    run: ResolutionRun | None,
+) -> Outcome:
+    """Sort scored pairs into bands, cluster the accepted links under the rules, merge, and queue reviews."""
+    auto_threshold, review_threshold = thresholds()
+    outcome = Outcome(records=len(loaded.views), candidate_pairs=len(scored))
+    links = list(deterministic)
+    for_review = []
+    for left, right, probability, levels in scored:
+        if probability >= auto_threshold:
+            outcome.auto += 1
+            if identity_compatible(loaded.views[left], loaded.views[right]):
+                links.append((left, right, probability))
+                continue
+            for_review.append((left, right, probability, levels))
+        elif probability >= review_threshold:
+            outcome.review += 1
+            for_review.append((left, right, probability, levels))
+        else:
+            outcome.below += 1
+    by_customer: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for record_id, customer_id in loaded.customer_of.items():
+        by_customer[customer_id].append(record_id)
+    kept_apart = _kept_apart(set(loaded.views))
+    result = cluster_records(
+        views=loaded.views, initial_groups=by_customer.values(), links=links, kept_apart=kept_apart
+    )
+    outcome.refused = len(result.refused)
+    cluster_of = {record_id: root for root, ids in result.groups.items() for record_id in ids}
+    outcome.merges = _merge_clusters(loaded, result.groups, actor=actor, reason=reason, run=run)
+    outcome.reviews_created = _queue_reviews(loaded, for_review, cluster_of, result.groups, kept_apart, run)
+    return outcome
+
+
+def _merge_clusters(loaded: Loaded, groups: dict, *, actor, reason: str, run) -> int:
+    customers_of_cluster = []
+    involved = set()
+    for ids in groups.values():
+        customers = {loaded.customer_of[record_id] for record_id in ids} - {None}
+        if len(customers) > 1:
+            customers_of_cluster.append(customers)
+            involved.update(customers)
+    if not customers_of_cluster:
+        return 0
+    created = dict(Customer.objects.filter(pk__in=list(involved)).values_list("pk", "created_at"))
+    plan = {}
+    for customers in customers_of_cluster:
+        survivor = min(customers, key=lambda pk: (created.get(pk) or timezone.now(), str(pk)))
+        plan[survivor] = sorted(customers - {survivor}, key=str)
+    events = merge_groups(plan, actor=actor, reason=reason, run=run)
+    return len(events)
+
+
+def _queue_reviews(loaded: Loaded, for_review, cluster_of, groups, kept_apart, run) -> int:
+    reviews = {}
+    for left, right, probability, levels in for_review:
+        a, b = cluster_of[left], cluster_of[right]
+        if a == b or (left, right) in kept_apart or (left, right) in reviews:
+            continue
+        if strong_conflict([loaded.views[i] for i in groups[a]], [loaded.views[i] for i in groups[b]]):
+            continue  # never merged, so never asked
+        reviews[(left, right)] = MergeReview(
+            left_id=left, right_id=right, probability=probability, levels=levels, run=run
+        )
+    created = MergeReview.objects.bulk_create(reviews.values(), batch_size=1000, ignore_conflicts=True)
+    return len(created)
+
+
+def _latest_model() -> ResolutionRun | None:
+    return (
+        ResolutionRun.objects.filter(status=ResolutionRun.Status.SUCCEEDED)
+        .exclude(model={})
+        .only("pk", "model", "parameters")
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+def _strong_identifiers(record_ids: list[int] | None = None, values: set[str] | None = None):
+    queryset = Identifier.objects.filter(kind__in=STRONG_KINDS)
+    if values is not None:
+        queryset = queryset.filter(value__in=list(values))
+    return list(queryset.values_list("source_record_id", "kind", "value").iterator())
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Full run
+
+
+def identity_resolve_all(*, actor=None, seed: int = 42) -> ResolutionRun:
+    """Resolve every source record: train the model on all of them, score the candidate pairs, merge, queue reviews.
+
+    1. Load the records, compute their features, and store blocking keys that are missing or out of date.
+    2. Train the model (u by sampling, m by EM), score every candidate pair, and estimate the prior over them.
+    3. Add deterministic links (a shared strong identifier, no contradiction), cluster, merge, queue reviews.
+    Existing customers stay whole: a run adds links; an unmerge (or a rejected review) keeps records apart.
+    """
+    started = time.monotonic()
+    auto_threshold, review_threshold = thresholds()
+    run = ResolutionRun.objects.create(
+        actor=actor,
+        customers_before=Customer.objects.active().count(),
+        parameters={"auto_merge_probability": auto_threshold, "review_probability": review_threshold, "seed": seed},
+    )
+    try:
+        with transaction.atomic():
+            outcome = _resolve_all(run, actor=actor, seed=seed)
+    except Exception as exc:
+        run.status = ResolutionRun.Status.FAILED
+        run.message = f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.seconds = time.monotonic() - started
+        run.save()
+        raise
+    run.status = ResolutionRun.Status.SUCCEEDED
+    for name in ("records", "candidate_pairs", "merges", "reviews_created"):
+        setattr(run, name, getattr(outcome, name))
+    run.links_auto, run.links_review, run.links_below, run.links_refused = (
+        outcome.auto,
+        outcome.review,
+        outcome.below,
+        outcome.refused,
+    )
+    run.customers_after = Customer.objects.active().count()
+    run.finished_at = timezone.now()
+    run.seconds = time.monotonic() - started
+    run.save()
+    logger.info("resolution run %s: %s records, %s merges", run.pk, run.records, run.merges)  # counts only
+    return run
+
+
+def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
+    rows = SourceRecord.objects.order_by("pk").values(*RECORD_COLUMNS).iterator(chunk_size=5000)
+    loaded = _load(rows)
+    if loaded.stale_keys:
+        SourceRecord.objects.bulk_update(loaded.stale_keys, list(MATCH_KEY_FIELDS), batch_size=2000)
+    scored: list[tuple[int, int, float, dict]] = []
+    if len(loaded.features) >= 2:
+        linker = matching.make_linker(matching.features_table(loaded.features))
+        model = matching.train(linker, seed=seed)
+        pairs = matching.predict_all(linker)
+        prior = matching.estimate_prior([pair.bayes_factor_log2 for pair in pairs], len(loaded.features))
+        model["probability_two_random_records_match"] = prior
+        run.model = model
+        run.weights = matching.model_summary(model)
+        run.parameters = {**run.parameters, "prior": prior, "blocking_rules": _blocking_rules_sql(model)}
+        scored = [
+            (pair.left, pair.right, matching.probability(pair.bayes_factor_log2, prior), pair.levels) for pair in pairs
+        ]
+    deterministic = _deterministic_links(loaded, _strong_identifiers())
+    return _apply(loaded, scored, deterministic, actor=actor, reason=f"resolution run {run.pk}", run=run)
+
+
+def _blocking_rules_sql(model: dict) -> list[str]:
+    return [rule.get("blocking_rule", "") for rule in model.get("blocking_rules_to_generate_predictions", [])]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Incremental matching
+
+
+def _candidates(records: list[SourceRecord], loaded_new: Loaded) -> list[dict]:
+    """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
+
+    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, address
+    with postcode, swapped names with postcode); the model's rules then pick the pairs among these candidates.
+    """
+    new_ids = {record.pk for record in records}
+    postcodes = {r.postcode for r in records if r.postcode}
+    swapped = {f.fn_ph + f.ln_ph for _, f in loaded_new.features if f.fn and f.ln}
+    lookups = [
+        {"email__in": {r.email for r in records if r.email}},
+        {"phone__in": {r.phone for r in records if r.phone}},
+        {
+            "match_family__in": {r.match_family for r in records if r.birth_date and r.match_family},
+            "birth_date__in": {r.birth_date for r in records if r.birth_date and r.match_family},
+        },
+        {
+            "match_given__in": {r.match_given for r in records if r.birth_date and r.match_given},
+            "birth_date__in": {r.birth_date for r in records if r.birth_date and r.match_given},
+        },
+        {"match_name__in": {r.match_name for r in records if r.match_name} | swapped, "postcode__in": postcodes},
+        {"match_address__in": {r.match_address for r in records if r.match_address}, "postcode__in": postcodes},
+    ]
+    found: dict[int, dict] = {}
+    for lookup in lookups:  # one indexed query per key: an OR of them all would scan the table
+        if not all(lookup.values()):
+            continue
+        for row in SourceRecord.objects.filter(**lookup).values(*RECORD_COLUMNS):
+            if row["id"] not in new_ids:
+                found[row["id"]] = row
+    return list(found.values())
+
+
+def identity_match_records(*, records: list[SourceRecord], actor=None) -> Outcome:
+    """Match newly created source records against everything known, at once (inside the caller's transaction).
+
+    Candidates come from the stored blocking keys; pairs are scored with the latest trained model (without one, only
+    deterministic links are made until `resolve_identities` has trained it); auto-matches are merged and the rest
+    queued for review, under the same rules as a full run.
+    """
+    records = [record for record in records if record.pk]
+    if not records:
+        return Outcome()
+    new = _load({name: getattr(r, name) for name in RECORD_COLUMNS} for r in records)
+    existing_rows = _candidates(records, new)
+    existing = _load(existing_rows)
+    loaded = Loaded(
+        views={**existing.views, **new.views},
+        features=[*new.features, *existing.features],
+        customer_of={**existing.customer_of, **new.customer_of},
+    )
+    scored = []
+    run = _latest_model()
+    if run is not None:
+        prior = run.parameters.get("prior", run.model.get("probability_two_random_records_match", 1e-6))
+        pairs = matching.predict_incremental(
+            run.model, matching.features_table(new.features), matching.features_table(existing.features)
+        )
+        scored = [
+            (pair.left, pair.right, matching.probability(pair.bayes_factor_log2, prior), pair.levels) for pair in pairs
+        ]
+    values = {v.features.email for v in new.views.values() if v.features.email}
+    values |= {v.features.phone for v in new.views.values() if v.features.phone}
+    new_ids = [record.pk for record in records]
+    card_values = Identifier.objects.filter(
+        source_record_id__in=new_ids, kind__in=(Identifier.Kind.LOYALTY_CARD, Identifier.Kind.CUSTOMER_NUMBER)
+    ).values_list("value", flat=True)
+    deterministic = _deterministic_links(loaded, _strong_identifiers(values=values | set(card_values)))
+    return _apply(loaded, scored, deterministic, actor=actor, reason="matched at import", run=None)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Merge, unmerge, review
+
+
+def _views_of(customer: Customer) -> list[IdentityView]:
+    rows = SourceRecord.objects.filter(customer=customer).values(*RECORD_COLUMNS)
+    return list(_load(rows).views.values())
+
+
+@transaction.atomic
+def customer_merge(
+    *, survivor: Customer, duplicate: Customer, actor, reason: str, review: MergeReview | None = None
+) -> MergeEvent:
+    """Merge `duplicate` into `survivor`: every source record, receipt, interaction and other row moves; audited.
+
+    Refused when the two customers' strong identifiers conflict (cdp.identity.rules), whoever asks.
+    """
+    if not reason or not reason.strip():
+        raise IdentityError(REASON_REQUIRED)
+    if survivor.pk == duplicate.pk:
+        raise IdentityError(SAME_CUSTOMER)
+    locked = list(Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk"))
+    if any(customer.status != Customer.Status.ACTIVE for customer in locked) or len(locked) != 2:
+        raise IdentityError(NOT_ACTIVE)
+    if strong_conflict(_views_of(survivor), _views_of(duplicate)):
+        raise IdentityError(CONFLICT_MESSAGE)
+    (event,) = merge_groups({survivor.pk: [duplicate.pk]}, actor=actor, reason=reason.strip(), review=review)
+    survivor.refresh_from_db()
+    duplicate.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def customer_unmerge(*, customer: Customer, actor, reason: str) -> MergeEvent:
+    """Split a merged customer out again, as it was before its merge (history restored); audited."""
+    if not reason or not reason.strip():
+        raise IdentityError(REASON_REQUIRED)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.status != Customer.Status.MERGED:
+        raise IdentityError(NOT_MERGED)
+    event = (
+        MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer.pk, undone=False)
+        .select_related("survivor")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if event is None or event.survivor_id != customer.merged_into_id:
+        raise IdentityError(SURVIVOR_MERGED_SINCE)
+    return unmerge_event(event, actor=actor, reason=reason.strip())
+
+
+@transaction.atomic
+def merge_review_decide(*, review: MergeReview, accept: bool, actor, reason: str) -> MergeReview:
+    """Accept (the two records' customers are merged) or reject (kept apart from now on) a review, with a reason."""
+    if not reason or not reason.strip():
+        raise IdentityError(REASON_REQUIRED)
+    review = MergeReview.objects.select_for_update().get(pk=review.pk)
+    if review.status != MergeReview.Status.PENDING:
+        raise IdentityError(NOT_PENDING)
+    if accept:
+        left, right = review.left.customer, review.right.customer
+        if left is not None and right is not None and left.pk != right.pk:
+            survivor, duplicate = sorted((left, right), key=lambda c: (c.created_at or timezone.now(), str(c.pk)))
+            customer_merge(survivor=survivor, duplicate=duplicate, actor=actor, reason=reason, review=review)
+    review.status = MergeReview.Status.ACCEPTED if accept else MergeReview.Status.REJECTED
+    review.decided_by = actor
+    review.decided_at = timezone.now()
+    review.reason = reason.strip()
+    review.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    return review
+
+
+def clusters_export_rows() -> list[tuple[str, str, str]]:
+    """(source, external_id, customer_id) for every source record, ordered by source and external id."""
+    rows = SourceRecord.objects.order_by("source__key", "external_id").values_list(
+        "source__key", "external_id", "customer_id"
+    )
+    return [(source, external_id, str(customer_id or "")) for source, external_id, customer_id in rows.iterator()]
