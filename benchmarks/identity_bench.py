@@ -198,6 +198,18 @@ def _row(label: str, q) -> str:
     )
 
 
+def reading(result: dict) -> list[str]:
+    """What the default-noise figures say against the goals."""
+    quality = result["quality"]
+    met = [
+        f"precision {'meets' if quality.precision >= GOAL_PRECISION else 'misses'} its goal ({quality.precision:.4f})",
+        f"recall {'meets' if quality.recall >= GOAL_RECALL else 'misses'} its goal ({quality.recall:.4f})",
+    ]
+    text = f"At the default noise, {met[0]} and {met[1]}."
+    text += f" Pairs between the thresholds wait in the review queue ({result['pending_reviews']:,} after the run)."
+    return [text]
+
+
 def run(args) -> str:
     _setup_django()
     levels = [float(x) for x in args.identity_noise.split(",") if x.strip()]
@@ -238,6 +250,7 @@ def run(args) -> str:
     ]
     for records, count, seconds in pairs:
         lines.append(f"| {records:,} | {count:,} | {count / records:.2f} | {seconds:.0f} s |")
+    lines += ["", *reading(results[0])]
     lines += [
         "",
         f"Command: `.venv/bin/python benchmarks/run.py identity --identity-customers {args.identity_customers} "
