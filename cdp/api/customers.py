@@ -17,6 +17,7 @@ from cdp.profile.panels import panels_api
 from cdp.profile.selectors import (
     MAX_QUERY_LENGTH,
     MIN_QUERY_LENGTH,
+    PROFILE_PERMISSIONS,
     CustomerMerged,
     CustomerNotFound,
     SearchQueryError,
@@ -26,8 +27,6 @@ from cdp.profile.selectors import (
     customer_timeline,
 )
 
-# Who reads profiles: CRM staff, marketing analysts and DPOs; sales reps lack cdp.view_sourcerecord.
-PROFILE_PERMISSIONS = ("cdp.view_customer", "cdp.view_sourcerecord")
 CUSTOMER_NOT_FOUND = "No customer has this id."
 CUSTOMER_MERGED = "This customer was merged into {survivor_id}."
 SEARCH_LIMIT = 200  # the best matches; pages of PAGE_SIZE

@@ -28,6 +28,7 @@ from cdp.ingest import types as t
 from cdp.ingest.rows import (
     CHANNEL_SYNONYMS,
     FUTURE_TOLERANCE,
+    TRANSACTION_FIELDS,
     TRANSACTION_MAX_LENGTHS,
     RowContext,
     parse_transaction,
@@ -130,21 +131,7 @@ def _fast_sql(job: PgImport) -> str:
     position. Each step ends with OFFSET 0 so the planner cannot inline it into the next one, which would evaluate an
     expression again at every reference (a hundredfold cost on this query).
     """
-    names = (
-        "receipt_id",
-        "line",
-        "customer_external_id",
-        "timestamp",
-        "store",
-        "channel",
-        "sku",
-        "product_name",
-        "category",
-        "quantity",
-        "unit_price",
-        "discount",
-    )
-    c = {name: _col(job, name) for name in names}
+    c = {name: _col(job, name) for name in TRANSACTION_FIELDS}
     numeric = "replace({}, ',', '.')" if job.options.decimal_comma else "{}"
     return f"""
     CREATE TEMP TABLE stg ON COMMIT DROP AS

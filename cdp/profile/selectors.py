@@ -23,6 +23,8 @@ from cdp.normalise import NormalisationError, normalise_code, normalise_email, n
 from cdp.profile.search import FALLBACK_SCAN_LIMIT, KeyRanker, customer_search_key, name_candidates, query_words
 
 # Messages shown to the user; tests reuse them.
+# Who reads profiles: CRM staff, marketing analysts and DPOs; sales reps lack cdp.view_sourcerecord.
+PROFILE_PERMISSIONS = ("cdp.view_customer", "cdp.view_sourcerecord")
 QUERY_TOO_SHORT = "Enter at least 2 characters."
 QUERY_TOO_LONG = "Enter at most 100 characters."
 MIN_QUERY_LENGTH = 2

@@ -16,6 +16,7 @@ from cdp.profile.panels import panels_render
 from cdp.profile.selectors import (
     MAX_QUERY_LENGTH,
     MIN_QUERY_LENGTH,
+    PROFILE_PERMISSIONS,
     CustomerMerged,
     CustomerNotFound,
     SearchQueryError,
@@ -25,8 +26,6 @@ from cdp.profile.selectors import (
     customer_timeline,
 )
 
-# CRM staff, marketing analysts and DPOs read profiles; sales reps (no cdp.view_sourcerecord) get the 403 page.
-PROFILE_PERMISSIONS = ("cdp.view_customer", "cdp.view_sourcerecord")
 SEARCH_LIMIT = 50
 TIMELINE_PER_PAGE = 20
 
