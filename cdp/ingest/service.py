@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +27,7 @@ from cdp.ingest.consents import write_consents
 from cdp.ingest.customers import write_customers
 from cdp.ingest.events import write_events
 from cdp.ingest.reader import CsvSource
-from cdp.ingest.rows import KNOWN, PARSERS, RowContext
+from cdp.ingest.rows import KNOWN, PARSERS, REQUIRED, RowContext
 from cdp.ingest.transactions import Catalogue, write_transactions
 from cdp.models import ImportBatch, Source
 
@@ -315,8 +316,6 @@ def _as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        import json
-
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
@@ -331,8 +330,6 @@ def _result_of(batch: ImportBatch) -> t.ImportResult:
 
 def _check_columns(kind: str, fields: Iterable[str]) -> None:
     fields = set(fields)
-    from cdp.ingest.rows import REQUIRED
-
     missing = [name for name in REQUIRED[kind] if name not in fields]
     if kind == t.KIND_EVENTS and not ({"customer_external_id", "anonymous_id"} & fields):
         missing.append("customer_external_id or anonymous_id")
