@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from consent.models import Channel, ConsentEvent, PolicyVersion, Purpose
-from consent.services import policy_version_publish
+from consent.services.policies import policy_version_publish
 
 
 class LedgerPaginator(Paginator):

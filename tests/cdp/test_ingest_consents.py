@@ -18,7 +18,7 @@ from cdp.ingest.service import import_records
 from cdp.models import ImportBatch, SourceRecord
 from consent.models import ConsentEvent, PolicyVersion, Purpose
 from consent.selectors import consent_allows
-from consent.services import policy_version_publish
+from consent.services.policies import policy_version_publish
 
 pytestmark = pytest.mark.django_db
 

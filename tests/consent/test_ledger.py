@@ -13,7 +13,7 @@ from django.urls import reverse
 from consent import selectors
 from consent.models import Channel, ConsentEvent, ConsentStatus, LegalBasis, PolicyVersion, Purpose
 from consent.selectors import ConsentDecision, ConsentLookupError, consent_allows, consent_current_state
-from consent.services import policy_version_publish
+from consent.services.policies import policy_version_publish
 from tests.cdp.factories import CustomerFactory
 from tests.consent.factories import ConsentEventFactory
 

@@ -1,0 +1,3 @@
+"""The consent app's API under /api/v1/: data-subject requests."""
+
+urlpatterns: list = []
