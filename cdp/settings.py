@@ -228,6 +228,8 @@ CELERY_TASK_ROUTES = {
     "segments.tasks.*": {"queue": "ml"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Periodic work run by `celery beat` (one entry per task, added by the app that owns it).
+CELERY_BEAT_SCHEDULE: dict = {}
 
 # --------------------------------------------------------------------------------------------------------------------
 # Product settings
