@@ -365,6 +365,8 @@ class Interaction(models.Model):
                 name="interaction_unlinked_idx",
                 condition=Q(customer__isnull=True) & ~Q(customer_external_id=""),
             ),
+            # Erasure finds the events of a subject's cookie or device ids (consent's registry, "anonymous").
+            models.Index(fields=["anonymous_id"], name="interaction_anonymous_idx", condition=~Q(anonymous_id="")),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 A data migration creates the groups; after every ``migrate`` the permissions are brought in step, because later apps
 add models (and so permissions) in their own migrations. A permission is named ``app_label.action_model``; a ``*``
-stands for every model of the app.
+stands for every model of the app, and a leading ``!`` takes the permissions it names away again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ ROLE_SALES = "sales"
 ROLE_DPO = "dpo"
 ROLES = (ROLE_CRM, ROLE_MARKETING, ROLE_SALES, ROLE_DPO)
 
-# Role → permission patterns (app_label.action_model, with * for all models of the app).
+DPO_ONLY = (
+    "!consent.view_datasubjectrequest",
+    "!consent.view_datasubjectrequestevent",
+    "!consent.view_subjectexport",
+    "!consent.view_erasurereceipt",
+    "!consent.view_suppressedidentifier",
+    "!consent.view_processingrestriction",
+)
+
+# Role → permission patterns (app_label.action_model, with * for all models of the app; ! to leave some out).
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # CRM staff read 360° profiles and correct a customer's details.
     ROLE_CRM: (
@@ -24,6 +33,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.change_sourcerecord",
         "cdp.change_mergereview",  # decides the identity review queue
         "consent.view_*",
+        # Data-subject requests, their exports, erasure receipts and restrictions are the DPO's alone: a request
+        # says who asked what, and how their identity was checked.
+        *DPO_ONLY,
         "segments.view_*",
         "campaigns.view_*",
     ),
@@ -77,12 +89,15 @@ def _matches(pattern: str, app_label: str, codename: str) -> bool:
 
 
 def permission_ids_for(patterns: Iterable[str], permissions: Iterable[tuple[int, str, str]]) -> set[int]:
-    """Ids of the permissions ``(id, app_label, codename)`` that one of the patterns names."""
+    """Ids of the permissions ``(id, app_label, codename)`` that one of the patterns names and no ``!`` pattern."""
     patterns = tuple(patterns)
+    granted = [pattern for pattern in patterns if not pattern.startswith("!")]
+    refused = [pattern[1:] for pattern in patterns if pattern.startswith("!")]
     return {
         perm_id
         for perm_id, app_label, codename in permissions
-        if any(_matches(pattern, app_label, codename) for pattern in patterns)
+        if any(_matches(pattern, app_label, codename) for pattern in granted)
+        and not any(_matches(pattern, app_label, codename) for pattern in refused)
     }
 
 

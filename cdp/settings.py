@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -229,7 +230,14 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Periodic work run by `celery beat` (one entry per task, added by the app that owns it).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Data-subject requests due within five days: the DPOs are warned once per due date (consent.tasks).
+    "dsr-warn-due": {"task": "consent.tasks.dsr_warn_due_task", "schedule": 6 * 3600},
+    # Portability archives never downloaded are removed after a week (consent.tasks).
+    "subject-export-purge": {"task": "consent.tasks.subject_export_purge_task", "schedule": 24 * 3600},
+    # Retention periods of the purposes, applied every night at 03:30 (consent.services.retention).
+    "retention-apply": {"task": "consent.tasks.retention_apply_task", "schedule": crontab(hour=3, minute=30)},
+}
 
 # --------------------------------------------------------------------------------------------------------------------
 # Product settings
@@ -238,6 +246,13 @@ CLIENTELE_CURRENCY = env.str("CLIENTELE_CURRENCY", default="EUR")
 CLIENTELE_PHONE_REGION = env.str("CLIENTELE_PHONE_REGION", default="FR")
 IDENTITY_AUTO_MERGE_PROBABILITY = env.float("IDENTITY_AUTO_MERGE_PROBABILITY", default=0.97)  # cdp.identity
 IDENTITY_REVIEW_PROBABILITY = env.float("IDENTITY_REVIEW_PROBABILITY", default=0.5)  # below: kept apart
+# The customer's preference page (consent.services.preferences): the links put in e-mail footers are absolute when
+# the base URL is set (the public address of this site) and expire after the given number of days.
+PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="" if PRODUCTION else "http://localhost:8000")
+PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
+# Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
+RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts.

@@ -28,8 +28,8 @@ class LedgerPaginator(Paginator):
 
 @admin.register(Purpose)
 class PurposeAdmin(SimpleHistoryAdmin):
-    list_display = ("key", "name", "legal_basis", "retention_days", "is_active", "created_at")
-    list_filter = ("legal_basis", "is_active")
+    list_display = ("key", "name", "legal_basis", "retention_days", "direct_marketing", "is_active", "created_at")
+    list_filter = ("legal_basis", "direct_marketing", "is_active")
     search_fields = ("key", "name")
     readonly_fields = ("created_at",)
 
@@ -95,3 +95,8 @@ class ConsentEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The processing register (GDPR Art. 30) and the data-subject requests (erasure receipts, restrictions: the DPO's
+# workflow) have their own modules; importing them registers their admin pages.
+from consent import admin_register, admin_requests  # noqa: E402, F401

@@ -8,8 +8,47 @@ class ConsentConfig(AppConfig):
     verbose_name = "Consent and GDPR"
 
     def ready(self) -> None:
-        from consent.models import ConsentEvent
+        from consent import models as m
         from consent.registry import Erasure, register_personal_data
 
         # The proof of consent goes with the subject; the erasure receipt records that it existed.
-        register_personal_data(ConsentEvent, subject="customer", erasure=Erasure.DELETE)
+        register_personal_data(
+            m.ConsentEvent,
+            subject="customer",
+            erasure=Erasure.DELETE,
+            unlinked=(("source_key", "subject_external_id"),),
+        )
+        register_personal_data(
+            m.DataSubjectRequest,
+            subject="customer",
+            erasure=Erasure.ANONYMISE,
+            anonymise=("customer", "subject_reference", "details", "identity_verification", "outcome"),
+            reason=ACCOUNTABILITY,
+        )
+        register_personal_data(
+            m.DataSubjectRequestEvent, subject="request__customer", erasure=Erasure.KEEP, reason=ACCOUNTABILITY
+        )
+        register_personal_data(
+            m.SubjectExport,
+            subject="customer",
+            erasure=Erasure.ANONYMISE,
+            anonymise=("customer", "file", "sha256"),
+            reason=ACCOUNTABILITY + "; the archive itself is deleted",
+            files=("file",),
+            export=("id", "request", "created_at", "expires_at", "downloaded_at"),
+        )
+        register_personal_data(m.ProcessingRestriction, subject="customer", erasure=Erasure.DELETE)
+        register_personal_data(
+            m.ErasureReceipt,
+            subject="request__customer",
+            erasure=Erasure.KEEP,
+            reason="the proof of an erasure (Art. 5(2), 17); it holds counts and keyed hashes, no personal data",
+        )
+        # A preference link stands for its customer: erasing the key makes every link already sent useless.
+        register_personal_data(m.PreferenceKey, subject="customer", erasure=Erasure.DELETE)
+
+
+# Art. 5(2) and 30: the controller proves how requests were handled; the trail keeps dates and steps, not the person.
+ACCOUNTABILITY = (
+    "the handling of the request is proof of compliance (GDPR Art. 5(2), Art. 12); kept anonymised and unlinked"
+)

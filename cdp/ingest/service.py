@@ -26,10 +26,17 @@ from cdp.ingest import types as t
 from cdp.ingest.consents import write_consents
 from cdp.ingest.customers import write_customers
 from cdp.ingest.events import write_events
+from cdp.ingest.guard import refused_rows
 from cdp.ingest.reader import CsvSource
 from cdp.ingest.rows import KNOWN, PARSERS, REQUIRED, RowContext
 from cdp.ingest.transactions import Catalogue, write_transactions
 from cdp.models import ImportBatch, Source
+from consent.models import RunStatus
+from consent.services.register import (
+    ACTIVITY_CONSENT_MANAGEMENT,
+    ACTIVITY_CUSTOMER_DATA_IMPORT,
+    processing_run_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -166,15 +173,25 @@ def _process(
                 result.rejected += 1
                 sink.add(row_no, [f"{t.DUPLICATE_ROW} {first}"], raw)
                 continue
-        batch.append(parsed)
+        batch.append((row_no, raw, parsed))
         if len(batch) >= writer.options.batch_size:
-            writer.write(batch)
+            _write_guarded(kind, writer, batch, sink)
             batch = []
             if on_batch:
                 on_batch()
-    writer.write(batch)
+    _write_guarded(kind, writer, batch, sink)
     if on_batch:
         on_batch()
+
+
+def _write_guarded(kind: str, writer: BatchWriter, batch: list[tuple[int, dict, Any]], sink: ErrorSink) -> None:
+    """Rows of erased subjects (suppression list) and restricted customers are refused with their reason."""
+    refused = refused_rows(kind, writer.source.key, (parsed for _, _, parsed in batch))
+    for index, reason in refused.items():
+        row_no, raw, _ = batch[index]
+        writer.result.rejected += 1
+        sink.add(row_no, [reason], raw)
+    writer.write([parsed for index, (_, _, parsed) in enumerate(batch) if index not in refused])
 
 
 def _finish(batch: ImportBatch, result: t.ImportResult, status: str, message: str = "") -> None:
@@ -183,7 +200,32 @@ def _finish(batch: ImportBatch, result: t.ImportResult, status: str, message: st
     for name in ("read", "created", "updated", "unchanged", "rejected"):
         setattr(batch, name, getattr(result, name))
     batch.finished_at = timezone.now()
-    batch.save()
+    with transaction.atomic():
+        batch.save()
+        _record_processing_run(batch, result)
+
+
+# The processing register (GDPR Art. 30): consents belong to consent management, everything else to the import.
+RUN_STATUS = {
+    ImportBatch.Status.SUCCEEDED: RunStatus.SUCCEEDED,
+    ImportBatch.Status.PARTIAL: RunStatus.PARTIAL,
+}
+
+
+def _record_processing_run(batch: ImportBatch, result: t.ImportResult) -> None:
+    """Each import is a run of the register's activity, with its counts and a reference to its batch."""
+    processing_run_record(
+        activity=ACTIVITY_CONSENT_MANAGEMENT if batch.kind == t.KIND_CONSENTS else ACTIVITY_CUSTOMER_DATA_IMPORT,
+        kind=f"import_{batch.kind}",
+        started_at=batch.started_at,
+        finished_at=batch.finished_at,
+        status=RUN_STATUS.get(batch.status, RunStatus.FAILED),
+        actor=batch.actor,
+        counts={name: getattr(result, name) for name in ("read", "created", "updated", "unchanged", "rejected")},
+        parameters={"source": batch.source.key, "origin": "api" if batch.origin == "api" else "file"},
+        reference=batch,
+        message=batch.message,
+    )
 
 
 def _run(

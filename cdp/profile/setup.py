@@ -85,7 +85,8 @@ def register_consents_panel() -> None:
     reader = consent_state_reader()
 
     def context(customer: Customer) -> dict:
-        return {"consents": consent_rows(reader, customer) if reader else []}
+        # The customer's id lets staff with the permission get the customer's preference link from the panel.
+        return {"consents": consent_rows(reader, customer) if reader else [], "customer_id": customer.pk}
 
     def api(customer: Customer) -> dict:
         return {"consents": [row.as_dict() for row in consent_rows(reader, customer)] if reader else []}

@@ -25,6 +25,7 @@ from cdp.profile.selectors import (
     customer_spend_by_month,
     customer_timeline,
 )
+from consent.selectors import restriction_in_force
 
 SEARCH_LIMIT = 50
 TIMELINE_PER_PAGE = 20
@@ -72,5 +73,6 @@ def customer_profile_page(request: HttpRequest, customer_id: uuid.UUID) -> HttpR
         ),
         "chart": spend_chart(customer_spend_by_month(customer_id=profile.id)),
         "panels": panels_render(profile.customer),
+        "restriction": restriction_in_force(customer_id=profile.id),
     }
     return render(request, "cdp/customer_profile.html", context)

@@ -41,6 +41,10 @@ class Purpose(models.Model):
         null=True, blank=True, help_text="Days the data is kept after the last contact; empty means no fixed period."
     )
     is_active = models.BooleanField(default=True, help_text="Inactive purposes are refused by imports and checks.")
+    direct_marketing = models.BooleanField(
+        default=False,
+        help_text="Direct marketing: an objection to direct marketing (Art. 21(2)) withdraws every such purpose.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # A changed legal basis changes every later decision: keep who changed what, and when.

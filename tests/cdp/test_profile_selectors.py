@@ -362,7 +362,7 @@ def test_consents_panel_says_none_when_the_consent_app_has_no_selector(monkeypat
     customer = CustomerFactory()
     ConsentEventFactory(customer=customer)
     panel = next(p for p in panels.panels_render(customer) if p.key == "consents")
-    assert panel.context == {"consents": []}
+    assert panel.context == {"consents": [], "customer_id": customer.pk}
     assert panels.panels_api(customer)["consents"] == {"consents": []}
 
 

@@ -31,6 +31,11 @@ def test_migrations_create_the_four_role_groups():
         ("dpo", "cdp.delete_customer", True),
         ("dpo", "cdp.view_interaction", True),
         ("dpo", "cdp.add_receipt", False),
+        ("dpo", "consent.change_datasubjectrequest", True),
+        ("dpo", "consent.view_erasurereceipt", True),
+        ("crm", "consent.view_consentevent", True),
+        ("crm", "consent.view_datasubjectrequest", False),
+        ("crm", "consent.view_erasurereceipt", False),
     ],
 )
 def test_role_permissions(role_users, role, permission, granted):
@@ -55,3 +60,4 @@ def test_patterns_match_whole_codenames_only():
     assert permission_ids_for(["cdp.view_customer"], permissions) == {1}
     assert permission_ids_for(["cdp.view_*"], permissions) == {1, 2}
     assert permission_ids_for(["consent.*"], permissions) == {3}
+    assert permission_ids_for(["cdp.view_*", "!cdp.view_customerx"], permissions) == {1}

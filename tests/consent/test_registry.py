@@ -65,3 +65,42 @@ def test_a_model_is_registered_once():
     fresh.register(Store, subject="receipts__customer", erasure=Erasure.DELETE)
     with pytest.raises(ImproperlyConfigured, match="registered twice"):
         fresh.register(Store, subject="receipts__customer", erasure=Erasure.DELETE)
+
+
+def test_every_registered_model_has_an_export_rule_naming_real_fields():
+    for entry in registry.entries():
+        label = entry.model._meta.label
+        concrete = {f.name for f in entry.model._meta.concrete_fields}
+        assert entry.export, label
+        assert set(entry.export) <= concrete, label
+    # the person's data is exported; the platform's working keys are not
+    customer = registry.get(Customer)
+    assert {"first_name", "last_name", "email", "phone", "birth_date"} <= set(customer.export)
+    assert "search_name" not in customer.export
+
+
+def test_unlinked_rows_are_found_by_the_subjects_external_ids():
+    from consent.models import ConsentEvent
+    from consent.registry import SubjectKeys
+
+    for model in (Receipt, ConsentEvent):
+        assert registry.get(model).unlinked, model._meta.label
+    keys = SubjectKeys(external_ids=frozenset({("crm", "C1")}))
+    condition = str(registry.get(ConsentEvent).condition(["x"], keys))
+    assert "subject_external_id" in condition
+    assert "source_key" in condition
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"export": ["nope"]}, "export names unknown fields"),
+        ({"export": []}, "the export names no field"),
+        ({"files": ["nope"]}, "files names unknown fields"),
+        ({"subject_ids": ["nope"]}, "subject_ids names unknown fields"),
+        ({"unlinked": [("source__key", "nope")]}, "unlinked names unknown fields"),
+    ],
+)
+def test_the_registry_checks_the_export_and_lookup_rules(kwargs, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        Registry().register(Receipt, subject="customer", erasure=Erasure.DELETE, **kwargs)
