@@ -6,7 +6,7 @@ import uuid
 
 from simple_history.admin import SimpleHistoryAdmin
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
@@ -26,6 +26,13 @@ from cdp.models import (
     Store,
 )
 from cdp.money import format_minor
+from consent.selectors import customer_is_restricted
+
+RESTRICTED_NOTICE = "Processing of this customer is restricted (GDPR Art. 18): the profile is read-only."
+
+
+UNMERGED = "Unmerged: the customer is on its own again, as it was before the merge."
+UNMERGE_NOT_MERGED = "This customer is not merged into another: there is nothing to unmerge."
 
 
 class BoundedCountPaginator(Paginator):
@@ -117,6 +124,8 @@ class CustomerAdmin(SimpleHistoryAdmin):
         ("Provenance", {"fields": ("signup_date", "field_sources", "created_at", "updated_at")}),
     )
 
+    change_form_template = "admin/cdp/customer/change_form.html"
+
     def get_search_results(self, request, queryset, search_term):
         """A pasted customer id finds that customer; anything else searches names and identifiers."""
         try:
@@ -129,6 +138,92 @@ class CustomerAdmin(SimpleHistoryAdmin):
     def short_id(self, obj: Customer) -> str:
         return str(obj.id)[:8]
 
+    # Unmerge: whoever decides the review queue may split a merged customer out again, with a reason (audited by
+    # cdp.identity.services.customer_unmerge, like every merge and unmerge).
+
+    def get_urls(self):
+        from django.urls import path
+
+        unmerge = path(
+            "<uuid:object_id>/unmerge/",
+            self.admin_site.admin_view(self.unmerge_view),
+            name="cdp_customer_unmerge",
+        )
+        return [unmerge, *super().get_urls()]
+
+    def can_unmerge(self, request) -> bool:
+        return request.user.has_perm("cdp.change_mergereview")
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["can_unmerge"] = self.can_unmerge(request)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def unmerge_view(self, request, object_id):
+        from django.contrib import messages
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404, HttpResponseRedirect
+        from django.template.response import TemplateResponse
+        from django.urls import reverse
+
+        from cdp.identity.services import IdentityError, customer_unmerge
+        from cdp.models import MergeEvent
+
+        customer = Customer.objects.select_related("merged_into").filter(pk=object_id).first()
+        if customer is None:
+            raise Http404
+        if not self.can_unmerge(request):
+            raise PermissionDenied
+        error = ""
+        if customer.status != Customer.Status.MERGED:
+            error = UNMERGE_NOT_MERGED
+        elif request.method == "POST":
+            try:
+                customer_unmerge(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
+            except IdentityError as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, UNMERGED, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:cdp_customer_change", args=[customer.pk]))
+        merge = (
+            MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer.pk, undone=False)
+            .select_related("actor")
+            .order_by("-at", "-id")
+            .first()
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Unmerge {customer}",
+            "customer": customer,
+            "merge": merge,
+            "can_submit": customer.status == Customer.Status.MERGED,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/cdp/customer/unmerge.html", context, status=400 if error else 200)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A restricted profile (GDPR Art. 18) is stored, not processed: read-only until the DPO lifts it.
+        if obj is not None and customer_is_restricted(customer_id=obj.pk):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a row would leave its history, unlinked rows and export files behind, and let imports bring it
+        # back: a customer is erased through an erasure request (consent), which does all of it and gives a receipt.
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and _is_restricted(object_id):
+            self.message_user(request, RESTRICTED_NOTICE, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def _is_restricted(customer_id) -> bool:
+    try:
+        return customer_is_restricted(customer_id=uuid.UUID(str(customer_id)))
+    except ValueError:
+        return False
+
 
 @admin.register(SourceRecord)
 class SourceRecordAdmin(SimpleHistoryAdmin):
@@ -140,6 +235,11 @@ class SourceRecordAdmin(SimpleHistoryAdmin):
     readonly_fields = ("content_hash", "created_at", "updated_at")
     paginator = BoundedCountPaginator
     show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.customer_id is not None and customer_is_restricted(customer_id=obj.customer_id):
+            return False  # the record of a restricted customer (GDPR Art. 18) is read-only
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(Identifier)
@@ -359,7 +459,7 @@ class ResolutionRunAdmin(ReadOnlyAdmin):
 
 
 class MergeEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "kind", "survivor", "other_id", "actor", "reason", "undone")
+    list_display = ("at", "kind", "survivor", "other_id", "actor", "reason", "undone", "unmerge_link")
     list_filter = ("kind", "undone")
     list_select_related = ("survivor", "actor")
     search_fields = ("=other_id", "=survivor__id")
@@ -372,6 +472,14 @@ class MergeEventAdmin(ReadOnlyAdmin):
         except ValueError:
             return (queryset.none() if search_term.strip() else queryset), False
         return queryset.filter(models_q_other_or_survivor(customer_id)), False
+
+    @admin.display(description="Unmerge")
+    def unmerge_link(self, obj) -> str:
+        from django.urls import reverse
+
+        if obj.kind != obj.Kind.MERGE or obj.undone:
+            return ""
+        return format_html('<a href="{}">Unmerge…</a>', reverse("admin:cdp_customer_unmerge", args=[obj.other_id]))
 
 
 def models_q_other_or_survivor(customer_id):

@@ -242,6 +242,20 @@ class Features:
     postcode: str
     city: str
     gender: str
+    postcode_area: str = ""
+    # Filled from the whole record set (``cdp.identity.services``): learned aliases of the given name
+    # ("|name|alias|"), how common the phonetic full name is ("1" rare, "2" uncommon, "3" common), and the
+    # phonetic full name when it is rare enough to block on alone.
+    fn_aliases: str = ""
+    name_freq: str = ""
+    name_rare: str = ""
+    name_capped: str = ""  # the phonetic full name unless it is common
+    email_mailbox: str = ""  # the e-mail local part when it holds more than the names (3 characters or more)
+
+
+def name_key(features: Features) -> str:
+    """The phonetic full name (family then given), the key name frequencies are counted on ("" without both)."""
+    return features.ln_ph + features.fn_ph if features.ln_ph and features.fn_ph else ""
 
 
 def record_features(
@@ -284,4 +298,12 @@ def record_features(
         postcode=(postcode or "").replace(" ", "").upper(),
         city=fold(city),
         gender=gender or "",
+        postcode_area=_postcode_area(postcode),
+        email_mailbox=local if len(residue) >= 3 else "",
     )
+
+
+def _postcode_area(postcode: str | None) -> str:
+    """The first two characters of a postcode: the district (a French département, a British postcode area)."""
+    compact = (postcode or "").replace(" ", "").upper()
+    return compact[:2] if len(compact) >= 4 else ""

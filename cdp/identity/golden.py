@@ -1,8 +1,14 @@
 """Identity: golden records built from source records by survivorship rules.
 
-Survivorship, for each profile field: the non-empty value of the source with the best (lowest) priority; between
-records of equally ranked sources, the most recently updated one. The golden record remembers which source each value
-came from (``Customer.field_sources``).
+Survivorship, for each profile field, among the records' non-empty values:
+
+1. the value most sources agree on, compared after normalisation (case, accents, spacing, street abbreviations), so
+   that one source's typo ("Bnnet") loses to two sources that say "Bonnet";
+2. between values as many sources agree on, the one of the source with the best (lowest) priority;
+3. then the most recently updated record's.
+
+The value kept is written as the best-ranked record of the winning group wrote it (priority, then recency). The golden
+record remembers which source each value came from (``Customer.field_sources``).
 """
 
 from __future__ import annotations
@@ -13,10 +19,25 @@ from collections.abc import Iterable
 from django.db import connection, models
 from django.utils import timezone
 
+from cdp.identity.features import address_key, fold
 from cdp.models import Customer, PersonFields, SourceRecord
+from cdp.profile.search import customers_refresh_search_keys
 
 GOLDEN_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
 CHUNK = 5000
+# The parts of a postal address are chosen together, from one record: a street of one source with the postcode of
+# another would be nobody's address. Every other field is chosen on its own.
+_ADDRESS = ("address", "postcode", "city", "country")
+_UNITS = (*((name,) for name in PersonFields.PERSON_FIELDS if name not in _ADDRESS), _ADDRESS)
+
+
+def _comparable(name: str, value) -> object:
+    """The form two values of a field are compared in: "BONNET" and "Bonnet", "19 AV. X" and "19 avenue X" agree."""
+    if name == "address":
+        return address_key(value) or fold(value)
+    if isinstance(value, str):
+        return fold(value) or value.strip().casefold()
+    return value  # a date, or None
 
 
 def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]]:
@@ -25,14 +46,24 @@ def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]
     values: dict = {}
     origins: dict[str, str] = {}
     for name in PersonFields.PERSON_FIELDS:
+        values[name] = None if name == "birth_date" else ""
+    for names in _UNITS:
+        groups: dict[object, list[SourceRecord]] = {}  # in rank order: a group's first record is its best
         for record in ranked:
-            value = getattr(record, name)
+            found = tuple(getattr(record, name) for name in names)
+            if any(value not in (None, "") for value in found):
+                # a record's country does not split the vote on the place itself
+                key = tuple(_comparable(n, v) for n, v in zip(names, found, strict=True) if n != "country")
+                groups.setdefault(key, []).append(record)
+        if not groups:
+            continue
+        # most sources first; on a tie, the group whose best record ranks first (dicts keep insertion order)
+        best = max(groups.values(), key=lambda group: len({r.source.key for r in group}))[0]
+        for name in names:
+            value = getattr(best, name)
             if value not in (None, ""):
                 values[name] = value
-                origins[name] = record.source.key
-                break
-        else:
-            values[name] = None if name == "birth_date" else ""
+                origins[name] = best.source.key
     signups = [r.signup_date for r in ranked if r.signup_date]
     values["signup_date"] = min(signups) if signups else None
     return values, origins
@@ -60,6 +91,8 @@ def customers_refresh_golden(customer_ids: Iterable) -> int:
     if changed:
         rows_update(Customer, changed, [*GOLDEN_FIELDS, "field_sources", "updated_at"])
         Customer.history.bulk_history_create(changed, update=True, batch_size=CHUNK)
+        # a renamed customer is found under its new name at once
+        customers_refresh_search_keys(customer_ids=[customer.pk for customer in changed])
     return len(changed)
 
 

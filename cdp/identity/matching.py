@@ -1,11 +1,15 @@
 """The probabilistic model (splink, Fellegi-Sunter): comparisons, blocking rules, EM training and scoring on DuckDB.
 
-1. Comparisons: given name, family name (with a swapped-names level), date of birth (typo and day/month swap
-   tolerant), e-mail (whole address, then local part), phone, location (address key, postcode, city) and gender.
+1. Comparisons: given and family names together (equal names split by how many records carry the name, swapped
+   names, given names the records show to be aliases, typos), date of birth (typo and day/month swap tolerant),
+   e-mail (whole address, then a distinctive local part), phone (exact, one digit apart), location (address key,
+   postcode, city, postcode area), gender, and the year in an e-mail address against the birth year.
 2. Blocking rules generate candidate pairs from cheap keys (e-mail, phone, phonetic names with birth date or
-   postcode, address key, e-mail local part, swapped names), so pairs grow near-linearly with records.
+   postcode, address key with postcode or family name, a distinctive e-mail local part, swapped names, a rare
+   full name on its own), capped on common keys so that pairs grow near-linearly with records.
 3. u probabilities are estimated by random sampling, m probabilities by expectation maximisation over several
-   blocking rules, and the prior by EM over all candidate pairs: no weight is set by hand.
+   blocking rules, and the prior by EM over all candidate pairs; u is then corrected for the matches the random
+   sample held (``correct_u_for_matches``) and the pairs scored again: no weight is set by hand.
 
 The same settings run on Spark (splink's SparkAPI) when one machine is no longer enough.
 """
@@ -45,7 +49,16 @@ FEATURE_COLUMNS = (
     "postcode",
     "city",
     "gender",
+    "postcode_area",
+    "fn_aliases",
+    "name_freq",
+    "name_rare",
+    "name_capped",
+    "email_mailbox",
 )
+
+# Random pairs sampled to estimate u.
+U_SAMPLE = 2e6
 
 
 def _null(column: str) -> cll.CustomLevel:
@@ -69,8 +82,22 @@ def comparisons() -> list:
             cll.CustomLevel(
                 '"fn_l" IS NULL OR "fn_r" IS NULL OR "ln_l" IS NULL OR "ln_r" IS NULL', "a name missing"
             ).configure(is_null_level=True),
-            cll.CustomLevel('"fn_l" = "fn_r" AND "ln_l" = "ln_r"', "both names equal"),
+            # how much a shared full name says depends on how many records carry it
+            cll.CustomLevel(
+                '"fn_l" = "fn_r" AND "ln_l" = "ln_r" AND "name_freq_l" = \'1\'', "both names equal, a rare name"
+            ),
+            cll.CustomLevel(
+                '"fn_l" = "fn_r" AND "ln_l" = "ln_r" AND "name_freq_l" = \'2\'', "both names equal, an uncommon name"
+            ),
+            cll.CustomLevel(
+                '"fn_l" = "fn_r" AND "ln_l" = "ln_r" AND "name_freq_l" = \'3\'', "both names equal, a common name"
+            ),
+            cll.CustomLevel('"fn_l" = "fn_r" AND "ln_l" = "ln_r"', "both names equal, a very common name"),
             cll.CustomLevel('"fn_l" = "ln_r" AND "ln_l" = "fn_r"', "names swapped"),
+            cll.CustomLevel(
+                '"ln_l" = "ln_r" AND contains("fn_aliases_l", \'|\' || "fn_r" || \'|\')',
+                "given names are aliases, same family name",
+            ),
             cll.CustomLevel(f'"ln_l" = "ln_r" AND ({short_form} OR {jw}("fn_l", "fn_r") >= 0.92)', "given name close"),
             cll.CustomLevel(f'"fn_l" = "fn_r" AND {jw}("ln_l", "ln_r") >= 0.92', "family name close"),
             cll.CustomLevel(
@@ -103,7 +130,7 @@ def comparisons() -> list:
             cll.ExactMatchLevel("email"),
             cll.CustomLevel(
                 '"email_local_l" = "email_local_r" '
-                'AND length("email_residue_l") >= 2 AND length("email_residue_r") >= 2',
+                'AND length("email_residue_l") >= 3 AND length("email_residue_r") >= 3',
                 "same local part, beyond the names",
             ),
             cll.ElseLevel(),
@@ -114,6 +141,7 @@ def comparisons() -> list:
         comparison_levels=[
             _null("phone"),
             cll.ExactMatchLevel("phone"),
+            cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts="one digit apart"),
             cll.ElseLevel(),
         ],
     )
@@ -135,6 +163,7 @@ def comparisons() -> list:
             ).configure(label_for_charts="same house number, similar street, postcode within one slip"),
             cll.ExactMatchLevel("postcode"),
             cll.ExactMatchLevel("city"),
+            cll.ExactMatchLevel("postcode_area").configure(label_for_charts="same postcode area"),
             cll.ElseLevel(),
         ],
     )
@@ -170,11 +199,17 @@ def blocking_rules() -> list:
         block_on("fn_ph", "dob"),
         block_on("ln_ph", "fn_ph", "postcode"),
         block_on("addr", "postcode"),
-        block_on("email_local", "ln_ph"),
-        block_on("ln_ph", "fn_ph", "dob_year"),
+        # the same distinctive local part at another provider ("anthony67@" here and there)
+        block_on("email_mailbox"),
+        # the same names and birth year, for names that are not common (common ones would grow pairs quadratically)
+        block_on("name_capped", "dob_year"),
         # swapped names, only where the birth year or the postcode agrees: swapped names alone grow quadratically
         "l.fn = r.ln AND l.ln = r.fn AND (l.dob_year = r.dob_year OR l.postcode = r.postcode)",
         block_on("dob_swapped", "ln_ph"),
+        # the same address and family name whatever the postcode (a slip, a cedex)
+        block_on("addr", "ln_ph"),
+        # a rare full name on its own (name_rare is only set for names held by a few records)
+        block_on("name_rare"),
     ]
 
 
@@ -198,7 +233,7 @@ def make_linker(table: pa.Table, model: dict[str, Any] | None = None) -> Linker:
     return Linker(frame, model if model is not None else settings(), log_level=logging.ERROR)
 
 
-def train(linker: Linker, *, seed: int = 42, max_pairs: float = 2e6) -> dict[str, Any]:
+def train(linker: Linker, *, seed: int = 42, max_pairs: float = U_SAMPLE) -> dict[str, Any]:
     """Estimate u by random sampling and m by EM over three blocking rules; returns the trained model as a dict.
 
     Each EM session leaves out the comparisons its blocking rule fixes, so every comparison is trained by at least
@@ -207,9 +242,19 @@ def train(linker: Linker, *, seed: int = 42, max_pairs: float = 2e6) -> dict[str
     training = linker.training
     with _quiet():
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        _bound_unseen_u(linker, max_pairs)
         for rule in (block_on("ln_ph", "dob"), block_on("email"), block_on("addr", "postcode")):
             training.estimate_parameters_using_expectation_maximisation(rule)
     return linker.misc.save_model_to_json()
+
+
+def _bound_unseen_u(linker: Linker, sampled: float) -> None:
+    """A level no random pair fell in (aliases, a phone one digit apart) is rarer than one pair in the sample: use
+    that bound as its u, so the level keeps a (cautious) weight instead of none."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if not level.is_null_level and not level._u_is_trained:
+                level.u_probability = 1 / sampled
 
 
 def estimate_prior(bayes_factors_log2: list[float], n_records: int, *, iterations: int = 200) -> float:
@@ -231,6 +276,32 @@ def estimate_prior(bayes_factors_log2: list[float], n_records: int, *, iteration
             return updated
         prior = updated
     return prior
+
+
+# A level's u may not drop below this share of its sampled value (the correction below subtracts an estimate).
+U_CORRECTION_FLOOR = 0.1
+
+
+def correct_u_for_matches(model: dict[str, Any], prior: float, *, sampled: float = U_SAMPLE) -> dict[str, Any]:
+    """u probabilities without the matches that random sampling drew along with the non-matches.
+
+    Random pairs are nearly all non-matches, so their level frequencies estimate u; but for a level matches fall in
+    far more often than non-matches (a rare full name, one e-mail address), the few matches among them are most of
+    what was counted: u(sampled) = (1 - prior) * u + prior * m. Solving for u, with a floor against noise in the
+    estimates and at the resolution of the sample (one pair in `sampled`), gives such levels their due weight.
+    """
+    model = {**model, "comparisons": [dict(c) for c in model["comparisons"]]}
+    for comparison in model["comparisons"]:
+        levels = []
+        for level in comparison["comparison_levels"]:
+            level = dict(level)
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if not level.get("is_null_level") and isinstance(m, float) and isinstance(u, float):
+                corrected = max(u - prior * m, u * U_CORRECTION_FLOOR, 1 / sampled)
+                level["u_probability"] = min(u, corrected) / (1 - prior)
+            levels.append(level)
+        comparison["comparison_levels"] = levels
+    return model
 
 
 def probability(bayes_factor_log2: float, prior: float) -> float:

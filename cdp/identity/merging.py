@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cdp.identity.golden import customers_refresh_golden, rows_update
 from cdp.models import Customer, Identifier, Interaction, MergeEvent, MergeReview, Receipt, ResolutionRun, SourceRecord
+from consent.selectors import restricted_among
 
 CHUNK = 5000
 MERGED = Customer.Status.MERGED
@@ -38,6 +39,18 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def groups_without_restricted(groups: dict[uuid.UUID, list[uuid.UUID]]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """A customer whose processing is restricted (GDPR Art. 18) is neither merged nor merged into."""
+    restricted = restricted_among([*groups, *(pk for duplicates in groups.values() for pk in duplicates)])
+    if not restricted:
+        return groups
+    return {
+        survivor: [pk for pk in duplicates if pk not in restricted]
+        for survivor, duplicates in groups.items()
+        if survivor not in restricted
+    }
+
+
 def merge_groups(
     groups: dict[uuid.UUID, list[uuid.UUID]],
     *,
@@ -53,6 +66,7 @@ def merge_groups(
        per relation; the ids of the rows that moved are kept on the events first.
     3. The survivors' golden records are recomputed.
     """
+    groups = groups_without_restricted(groups)
     survivor_of = {duplicate: survivor for survivor, duplicates in groups.items() for duplicate in duplicates}
     if not survivor_of:
         return []

@@ -8,8 +8,9 @@ two rules are applied on top of the model, to every pair of records that would e
 1. Identity contradiction (never merged automatically; a pair the model scores above the review threshold goes to
    the review queue instead): given names that cannot be one person's ("Louis" / "Louise", "Léo" / "Léa",
    "Jean-Pierre" / "Jean-Claude"; short forms, initials and one-letter slips are compatible, and so are swapped
-   given and family names), birth dates that are not one typing slip apart (a wrong digit, two adjacent digits
-   swapped, day and month swapped), or two known genders that differ. A missing value contradicts nothing.
+   given and family names, and given names the records themselves show to be aliases: ``cdp.identity.aliases``),
+   birth dates that are not one typing slip apart (a wrong digit, two adjacent digits swapped, day and month
+   swapped), or two known genders that differ. A missing value contradicts nothing.
 2. Strong-identifier conflict (never merged, not even by a reviewer): both sides carry e-mail addresses and phone
    numbers, and they share none of either. People change one of them, and households share them, so a single
    difference is only evidence (the model weighs it); both differing at once is taken as two different people.
@@ -26,6 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cdp.identity.aliases import are_aliases
 from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible
 
 CONFLICT_MESSAGE = "these customers' e-mail addresses and phone numbers all differ: they are different people"
@@ -44,8 +46,10 @@ def identity_compatible(left: IdentityView, right: IdentityView) -> bool:
     a, b = left.features, right.features
     if a.gender and b.gender and a.gender != b.gender:
         return False
-    names = given_names_compatible(a.fn, b.fn) or (
-        bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn)
+    names = (
+        given_names_compatible(a.fn, b.fn)
+        or are_aliases(a, b)
+        or (bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn))
     )
     return names and birth_dates_compatible(left.birth_date, right.birth_date)
 

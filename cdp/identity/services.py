@@ -5,19 +5,25 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from cdp.identity import matching
+from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import cluster_records
-from cdp.identity.features import Features, record_features
+from cdp.identity.features import Features, birth_dates_compatible, name_key, record_features
 from cdp.identity.merging import merge_groups, unmerge_event
 from cdp.identity.rules import CONFLICT_MESSAGE, IdentityView, identity_compatible, strong_conflict
 from cdp.models import Customer, Identifier, MergeEvent, MergeReview, ResolutionRun, SourceRecord
+from consent.models import RunStatus
+from consent.selectors import restricted_among
+from consent.services.register import ACTIVITY_IDENTITY_RESOLUTION, processing_run_record
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,13 @@ STRONG_KINDS = (
 )
 # An identifier shared by more records than this is a placeholder ("noreply@", a shop's phone), not a person's.
 MAX_SHARED_IDENTIFIER = 20
+# How common a phonetic full name is, by the records that hold it: rare, uncommon, common, very common beyond.
+RARE_NAME = 2
+UNCOMMON_NAME = 6
+COMMON_NAME = 20
+# Records whose phonetic full name is held by at most this many records are compared on the name alone (a blocking
+# rule): enough to find a person's records that share nothing else, few enough to keep pairs near-linear.
+NAME_BLOCK_CAP = 8
 RECORD_COLUMNS = (
     "id",
     "customer_id",
@@ -58,6 +71,7 @@ NOT_MERGED = "this customer is not merged into another"
 SAME_CUSTOMER = "a customer cannot be merged into itself"
 NOT_ACTIVE = "only active customers can be merged"
 SURVIVOR_MERGED_SINCE = "the customer it was merged into has been merged since: unmerge that first"
+RESTRICTED = "processing of this customer is restricted (GDPR Art. 18): no merge or split until it is lifted"
 
 
 class IdentityError(ValueError):
@@ -125,6 +139,50 @@ def _load(rows) -> Loaded:
         if any(row[name] != value for name, value in keys.items()):
             loaded.stale_keys.append(SourceRecord(pk=row["id"], **keys))
     return loaded
+
+
+def _name_frequency(count: int) -> str:
+    if count <= RARE_NAME:
+        return "1"
+    if count <= UNCOMMON_NAME:
+        return "2"
+    return "3" if count <= COMMON_NAME else "4"
+
+
+def _enrich(loaded: Loaded, aliases: Mapping[str, str], name_counts: Mapping[str, int]) -> None:
+    """Add what depends on the whole record set to each record's features: given-name aliases, name frequency."""
+    enriched = []
+    for record_id, features in loaded.features:
+        key = name_key(features)
+        count = name_counts.get(key, 1)
+        features = replace(
+            features,
+            fn_aliases=aliases.get(features.fn, ""),
+            name_freq=_name_frequency(count) if key else "",
+            name_rare=key if key and count <= NAME_BLOCK_CAP else "",
+            name_capped=key if key and count <= COMMON_NAME else "",
+        )
+        enriched.append((record_id, features))
+        view = loaded.views[record_id]
+        loaded.views[record_id] = IdentityView(features, view.birth_date)
+    loaded.features = enriched
+
+
+def _identifier_groups(loaded: Loaded, identifiers) -> list[set[int]]:
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for record_id, kind, value in identifiers:
+        if record_id in loaded.views:
+            holders[(kind, value)].add(record_id)
+    return [ids for ids in holders.values() if len(ids) >= 2]
+
+
+def _learn_aliases(loaded: Loaded, identifiers) -> list[tuple[str, str]]:
+    views = loaded.views
+    return learn_given_name_aliases(
+        dict(loaded.features),
+        _identifier_groups(loaded, identifiers),
+        birth_ok=lambda a, b: birth_dates_compatible(views[a].birth_date, views[b].birth_date),
+    )
 
 
 def _deterministic_links(loaded: Loaded, identifiers) -> list[tuple[int, int, float]]:
@@ -272,8 +330,11 @@ def _strong_identifiers(record_ids: list[int] | None = None, values: set[str] | 
 def identity_resolve_all(*, actor=None, seed: int = 42) -> ResolutionRun:
     """Resolve every source record: train the model on all of them, score the candidate pairs, merge, queue reviews.
 
-    1. Load the records, compute their features, and store blocking keys that are missing or out of date.
-    2. Train the model (u by sampling, m by EM), score every candidate pair, and estimate the prior over them.
+    1. Load the records, compute their features, and store blocking keys that are missing or out of date; learn
+       given-name aliases from records sharing an identifier and count how many records carry each name (both are
+       features of the model; the aliases are kept with the run for matching at import).
+    2. Train the model (u by sampling, m by EM), score every candidate pair, estimate the prior over them, correct u
+       for the matches the random sample held, and score again.
     3. Add deterministic links (a shared strong identifier, no contradiction), cluster, merge, queue reviews.
     Existing customers stay whole: a run adds links; an unmerge (or a rejected review) keeps records apart.
     """
@@ -293,6 +354,7 @@ def identity_resolve_all(*, actor=None, seed: int = 42) -> ResolutionRun:
         run.finished_at = timezone.now()
         run.seconds = time.monotonic() - started
         run.save()
+        _record_processing_run(run)
         raise
     run.status = ResolutionRun.Status.SUCCEEDED
     for name in ("records", "candidate_pairs", "merges", "reviews_created"):
@@ -307,8 +369,29 @@ def identity_resolve_all(*, actor=None, seed: int = 42) -> ResolutionRun:
     run.finished_at = timezone.now()
     run.seconds = time.monotonic() - started
     run.save()
+    _record_processing_run(run)
     logger.info("resolution run %s: %s records, %s merges", run.pk, run.records, run.merges)  # counts only
     return run
+
+
+REGISTER_COUNTS = ("records", "candidate_pairs", "merges", "reviews_created", "customers_before", "customers_after")
+
+
+def _record_processing_run(run: ResolutionRun) -> None:
+    """The processing register (GDPR Art. 30) lists each resolution run under its activity, with its counts."""
+    succeeded = run.status == ResolutionRun.Status.SUCCEEDED
+    processing_run_record(
+        activity=ACTIVITY_IDENTITY_RESOLUTION,
+        kind="identity_resolution",
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        status=RunStatus.SUCCEEDED if succeeded else RunStatus.FAILED,
+        actor=run.actor,
+        counts={name: getattr(run, name) for name in REGISTER_COUNTS},
+        parameters=run.parameters,
+        reference=run,
+        message="" if succeeded else run.message.split(":", 1)[0],
+    )
 
 
 def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
@@ -316,11 +399,20 @@ def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
     loaded = _load(rows)
     if loaded.stale_keys:
         SourceRecord.objects.bulk_update(loaded.stale_keys, list(MATCH_KEY_FIELDS), batch_size=2000)
+    identifiers = _strong_identifiers()
+    aliases = _learn_aliases(loaded, identifiers)
+    _enrich(loaded, alias_map(aliases), Counter(name_key(features) for _, features in loaded.features))
+    run.parameters = {**run.parameters, "given_name_aliases": [list(pair) for pair in aliases]}
     scored: list[tuple[int, int, float, dict]] = []
     if len(loaded.features) >= 2:
-        linker = matching.make_linker(matching.features_table(loaded.features))
+        table = matching.features_table(loaded.features)
+        linker = matching.make_linker(table)
         model = matching.train(linker, seed=seed)
         pairs = matching.predict_all(linker)
+        prior = matching.estimate_prior([pair.bayes_factor_log2 for pair in pairs], len(loaded.features))
+        # u corrected for the matches among the random pairs it was estimated on, then the pairs scored again
+        model = matching.correct_u_for_matches(model, prior)
+        pairs = matching.predict_all(matching.make_linker(table, model))
         prior = matching.estimate_prior([pair.bayes_factor_log2 for pair in pairs], len(loaded.features))
         model["probability_two_random_records_match"] = prior
         run.model = model
@@ -329,7 +421,7 @@ def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
         scored = [
             (pair.left, pair.right, matching.probability(pair.bayes_factor_log2, prior), pair.levels) for pair in pairs
         ]
-    deterministic = _deterministic_links(loaded, _strong_identifiers())
+    deterministic = _deterministic_links(loaded, identifiers)
     return _apply(loaded, scored, deterministic, actor=actor, reason=f"resolution run {run.pk}", run=run)
 
 
@@ -341,11 +433,21 @@ def _blocking_rules_sql(model: dict) -> list[str]:
 # Incremental matching
 
 
-def _candidates(records: list[SourceRecord], loaded_new: Loaded) -> list[dict]:
+def _name_counts(keys: set[str]) -> dict[str, int]:
+    """How many records carry each of these phonetic full names (one grouped, indexed query)."""
+    keys = {key for key in keys if key}
+    if not keys:
+        return {}
+    rows = SourceRecord.objects.filter(match_name__in=keys).values_list("match_name").annotate(n=Count("id"))
+    return dict(rows.order_by())
+
+
+def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Mapping[str, int]) -> list[dict]:
     """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
 
-    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, address
-    with postcode, swapped names with postcode); the model's rules then pick the pairs among these candidates.
+    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, a rare
+    phonetic name alone, address with postcode or family name, swapped names with postcode); the model's rules then
+    pick the pairs among these candidates.
     """
     new_ids = {record.pk for record in records}
     postcodes = {r.postcode for r in records if r.postcode}
@@ -363,6 +465,11 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded) -> list[dict]:
         },
         {"match_name__in": {r.match_name for r in records if r.match_name} | swapped, "postcode__in": postcodes},
         {"match_address__in": {r.match_address for r in records if r.match_address}, "postcode__in": postcodes},
+        {
+            "match_address__in": {r.match_address for r in records if r.match_address and r.match_family},
+            "match_family__in": {r.match_family for r in records if r.match_address and r.match_family},
+        },
+        {"match_name__in": {key for key, count in name_counts.items() if count <= NAME_BLOCK_CAP}},
     ]
     found: dict[int, dict] = {}
     for lookup in lookups:  # one indexed query per key: an OR of them all would scan the table
@@ -385,15 +492,21 @@ def identity_match_records(*, records: list[SourceRecord], actor=None) -> Outcom
     if not records:
         return Outcome()
     new = _load({name: getattr(r, name) for name in RECORD_COLUMNS} for r in records)
-    existing_rows = _candidates(records, new)
+    run = _latest_model()
+    name_counts = _name_counts({r.match_name for r in records})
+    existing_rows = _candidates(records, new, name_counts)
     existing = _load(existing_rows)
+    # what depends on the whole record set, as the last full run learned it (aliases) or counted now (names)
+    aliases = alias_map(run.parameters.get("given_name_aliases", [])) if run is not None else {}
+    name_counts |= _name_counts({name_key(features) for _, features in existing.features} - set(name_counts))
+    _enrich(new, aliases, name_counts)
+    _enrich(existing, aliases, name_counts)
     loaded = Loaded(
         views={**existing.views, **new.views},
         features=[*new.features, *existing.features],
         customer_of={**existing.customer_of, **new.customer_of},
     )
     scored = []
-    run = _latest_model()
     if run is not None:
         prior = run.parameters.get("prior", run.model.get("probability_two_random_records_match", 1e-6))
         pairs = matching.predict_incremental(
@@ -436,6 +549,8 @@ def customer_merge(
     locked = list(Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk"))
     if any(customer.status != Customer.Status.ACTIVE for customer in locked) or len(locked) != 2:
         raise IdentityError(NOT_ACTIVE)
+    if restricted_among([survivor.pk, duplicate.pk]):
+        raise IdentityError(RESTRICTED)
     if strong_conflict(_views_of(survivor), _views_of(duplicate)):
         raise IdentityError(CONFLICT_MESSAGE)
     (event,) = merge_groups({survivor.pk: [duplicate.pk]}, actor=actor, reason=reason.strip(), review=review)
@@ -452,6 +567,8 @@ def customer_unmerge(*, customer: Customer, actor, reason: str) -> MergeEvent:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.status != Customer.Status.MERGED:
         raise IdentityError(NOT_MERGED)
+    if restricted_among([customer.pk, customer.merged_into_id]):
+        raise IdentityError(RESTRICTED)
     event = (
         MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer.pk, undone=False)
         .select_related("survivor")

@@ -14,6 +14,7 @@ from cdp.identity import customers_refresh_golden, golden_values
 from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_records, record_set_match_keys
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
+from cdp.profile.search import customer_search_key, customer_search_key_reversed
 from consent.models import ConsentEvent
 
 RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
@@ -58,7 +59,12 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
     customers = []
     for record in records:
         values, origins = golden_values([record])
-        customer = Customer(**values, field_sources=origins)
+        customer = Customer(
+            **values,
+            field_sources=origins,
+            search_name=customer_search_key(values["first_name"], values["last_name"]),
+            search_name_reversed=customer_search_key_reversed(values["first_name"], values["last_name"]),
+        )
         record.customer = customer
         customers.append(customer)
     bulk_create_with_history(customers, Customer)

@@ -9,10 +9,11 @@ The keys are derived data, stored so that a B-tree index answers a name search o
 
 NULL means "not computed yet" ("" is a customer without a name). ``customers_refresh_search_keys(customer_ids=None)``
 fills both with set-based UPDATEs; the demo pipeline runs it as its "search-index" step, and the migration that added
-the columns filled them for the customers of the time. Golden-record updates (``cdp.identity``) do not call it yet:
-until they do (``customers_refresh_search_keys(customer_ids=changed_ids)`` after each refresh), a customer created
-since has NULL keys and the search finds it by a bounded scan of the names themselves (``FALLBACK_SCAN_LIMIT``
-customers), while a customer renamed since keeps its old keys until the next refresh.
+the columns filled them for the customers of the time. The customer importer writes the keys of the customers it
+creates, and every golden-record refresh (``cdp.identity.golden``: merge, unmerge, a changed source record) refreshes
+the keys of the customers whose golden record changed, so a renamed customer is found under its new name at once. A
+customer whose keys are still NULL (created by other means) is found by a bounded scan of the names themselves
+(``FALLBACK_SCAN_LIMIT`` customers).
 
 Matching a name:
 1. ``name_ranges``: each query word of three letters or more gives three index ranges: the keys that begin with its

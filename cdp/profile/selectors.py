@@ -299,6 +299,7 @@ class Profile:
     source_records: tuple[SourceRecordSummary, ...]
     identifiers: tuple[IdentifierSummary, ...]
     figures: KeyFigures
+    known_since: dt.date | None = None  # the earliest signup among its source records, else its creation date
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
@@ -450,6 +451,10 @@ def customer_profile(*, customer_id: Any) -> Profile:
         source_records=records,
         identifiers=_identifiers(customer.pk),
         figures=_figures(customer.pk),
+        known_since=min(
+            (record.signup_date for record in records if record.signup_date),
+            default=timezone.localdate(customer.created_at) if customer.created_at else None,
+        ),
     )
 
 

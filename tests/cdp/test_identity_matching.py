@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
+from django.db.models import Q
+
+from cdp.identity import matching
+from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import cluster_records
 from cdp.identity.features import address_key, birth_dates_compatible, given_names_compatible, record_features
 from cdp.identity.metrics import clustering_quality
 from cdp.identity.rules import IdentityView, groups_compatible, identity_compatible, strong_conflict
 from cdp.identity.services import identity_resolve_all
-from cdp.models import Customer, MergeEvent, MergeReview, SourceRecord
+from cdp.models import Customer, Identifier, MergeEvent, MergeReview, SourceRecord
 from tests.cdp.identity_data import generate_demo, import_demo, import_rows, truth_of
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +148,9 @@ CRAFTED = (
     # one name, two people: e-mail and phone both differ
     "K1,Zéphyrin,Tartempion,zeph@example.org,0611111111,1985-02-02,M,8 rue Basse,33000,Bordeaux,FR,",
     "K2,Zéphyrin,Tartempion,z.tartempion@example.net,0622222222,1985-02-02,M,8 rue Basse,33000,Bordeaux,FR,",
+    # one person, given and family names swapped on a loyalty card, no e-mail or phone on either side
+    "S1,Anselme,Vercingétorix,,,1966-07-08,M,3 impasse des Ormes,21000,Dijon,FR,",
+    "S2,VERCINGETORIX,ANSELME,,,1966-07-08,,3 IMP DES ORMES,21000,DIJON,FR,",
 )
 
 
@@ -152,8 +160,10 @@ def test_full_run_links_probabilistically_and_keeps_twins_and_conflicts_apart(de
     import_rows(tmp_path / "crafted.csv", "crafted", *CRAFTED)
     # when identities are resolved
     run = identity_resolve_all()
-    # then the typo / transposition pair is one customer, twins and the conflicting namesakes are not
+    # then the typo / transposition pair and the swapped names are one customer each, twins and the conflicting
+    # namesakes are not
     assert customer_of("crafted", "X1") == customer_of("crafted", "X2")
+    assert customer_of("crafted", "S1") == customer_of("crafted", "S2")
     assert customer_of("crafted", "T1") != customer_of("crafted", "T2")
     assert customer_of("crafted", "K1") != customer_of("crafted", "K2")
     conflicting = SourceRecord.objects.filter(source__key="crafted", external_id__in=["K1", "K2"])
@@ -177,11 +187,104 @@ def test_pairs_between_the_thresholds_go_to_the_review_queue(demo_dir, settings)
     before = Customer.objects.active().count()
     # when identities are resolved
     run = identity_resolve_all()
-    # then nothing is merged by the model, and the likely pairs wait for a person, with their field comparisons
-    assert run.merges == 0
-    assert Customer.objects.active().count() == before
+    # then nothing is merged by the model (only records sharing an e-mail or a phone may be, as at import, where
+    # given-name aliases learned by the run now lift a contradiction), and the likely pairs wait for a person
+    assert run.links_auto == 0
+    for event in MergeEvent.objects.filter(run=run):
+        shared = Identifier.objects.filter(customer=event.survivor, kind__in=("email", "phone")).values("value")
+        assert (
+            SourceRecord.objects.filter(pk__in=event.source_record_ids)
+            .filter(Q(email__in=shared) | Q(phone__in=shared))
+            .exists()
+        )
+    assert Customer.objects.active().count() == before - run.merges
     review = MergeReview.objects.order_by("-probability").first()
     assert run.reviews_created > 0
     assert review.status == MergeReview.Status.PENDING
     assert review.probability >= 0.5
     assert set(review.levels) >= {"name", "birth_date", "email", "location"}
+
+
+# --- given-name aliases learned from the records -------------------------------------------------------------------
+
+
+def _features(first: str, last: str = "Roux", gender: str = ""):
+    return record_features(
+        first_name=first,
+        last_name=last,
+        email="",
+        phone="",
+        birth_date=None,
+        gender=gender,
+        address="",
+        postcode="",
+        city="",
+    )
+
+
+def test_aliases_are_learned_from_records_sharing_an_identifier_not_from_relatives():
+    # given records sharing an e-mail or a phone: a nickname seen for three identifiers, two relatives seen once,
+    # and one pair whose genders differ
+    features, groups, next_id = {}, [], iter(range(1, 100))
+
+    def group(*records):
+        ids = []
+        for first, last, gender in records:
+            record_id = next(next_id)
+            features[record_id] = _features(first, last, gender)
+            ids.append(record_id)
+        groups.append(ids)
+
+    for family in ("Roux", "Petit", "Morel"):
+        group(("Thomas", family, ""), ("Tom", family, "M"))
+    group(("Paul", "Roux", "M"), ("Claire", "Roux", "F"))
+    group(("Anne", "Petit", ""), ("Hélène", "Petit", ""))
+    for family in ("Roux", "Petit", "Morel"):
+        group(("Camille", family, "F"), ("Dominique", family, "M"))
+    # when aliases are learned
+    aliases = learn_given_name_aliases(features, groups, birth_ok=lambda a, b: True)
+    # then only the nickname is one
+    assert aliases == [("thomas", "tom")]
+    # and the rules accept it as one person's given names once the records carry it
+    names = alias_map(aliases)
+    thomas = IdentityView(replace(_features("Thomas"), fn_aliases=names["thomas"]), None)
+    tom = IdentityView(replace(_features("Tom"), fn_aliases=names["tom"]), None)
+    assert identity_compatible(thomas, tom)
+    assert not identity_compatible(IdentityView(_features("Thomas"), None), IdentityView(_features("Tom"), None))
+
+
+def test_aliases_need_compatible_birth_dates():
+    features = {
+        1: _features("Thomas"),
+        2: _features("Tom"),
+        3: _features("Thomas", "Petit"),
+        4: _features("Tom", "Petit"),
+    }
+    features |= {5: _features("Thomas", "Morel"), 6: _features("Tom", "Morel")}
+    groups = [[1, 2], [3, 4], [5, 6]]
+    assert learn_given_name_aliases(features, groups, birth_ok=lambda a, b: False) == []
+
+
+def test_u_is_corrected_for_the_matches_among_random_pairs():
+    # given a level that matches fall in far more often than non-matches, and one that is common among non-matches
+    model = {
+        "comparisons": [
+            {
+                "output_column_name": "name",
+                "comparison_levels": [
+                    {"label_for_charts": "missing", "is_null_level": True},
+                    {"label_for_charts": "rare", "m_probability": 0.5, "u_probability": 2e-5},
+                    {"label_for_charts": "tiny", "m_probability": 0.4, "u_probability": 4.1e-6},
+                    {"label_for_charts": "else", "m_probability": 0.1, "u_probability": 0.99},
+                ],
+            }
+        ]
+    }
+    # when u is corrected with a prior of 1e-5 (random pairs held 0.5e-5 matches in "rare", 0.4e-5 in "tiny")
+    levels = matching.correct_u_for_matches(model, 1e-5, sampled=1e6)["comparisons"][0]["comparison_levels"]
+    # then the matches are taken out, down to a floor (a tenth of the sampled value, one pair in the sample)
+    assert levels[1]["u_probability"] == pytest.approx(1.5e-5, rel=1e-3)
+    assert levels[2]["u_probability"] == pytest.approx(1e-6, rel=1e-3)
+    assert levels[3]["u_probability"] == pytest.approx(0.99, rel=1e-4)
+    assert "u_probability" not in levels[0]
+    assert model["comparisons"][0]["comparison_levels"][1]["u_probability"] == 2e-5  # the input is left alone
