@@ -1,34 +1,51 @@
-"""The PostgreSQL bulk path for receipt lines: COPY the file into a staging table and merge it with set-based SQL.
+"""The PostgreSQL bulk path for receipt lines: COPY the file into staging tables and merge it with set-based SQL.
 
 1. The file's bytes go unparsed into PostgreSQL: `COPY ... (FORMAT csv)` into a staging table of text columns. A file
-   COPY cannot read (a row with too many columns, bytes invalid in its encoding) returns None: the caller then uses
+   COPY cannot read (a row with too many columns, bytes invalid in its encoding) returns False: the caller then uses
    the row-by-row path, which rejects exactly the bad rows.
 2. SQL reads every row whose values have the plain, common shapes (ISO timestamps, plain decimals, clean codes): the
-   "fast" rows. Every other row is read by the same Python parser as the row-by-row path (`parse_transaction`), so a
-   value is accepted, converted or refused the same way on both paths, with the same reasons.
-3. Duplicates of (receipt, line) are refused; stores, categories, products, receipts and lines are upserted with
-   INSERT ... ON CONFLICT; receipt totals are recomputed from their lines.
+   "fast" rows. Values repeat a lot (a product's sku, name, category and price on each of its lines; a receipt's id,
+   customer and time on each of its lines), so each check runs once per distinct value set, not once per row. Every
+   other row is read by the same Python parser as the row-by-row path (`parse_transaction`), so a value is accepted,
+   converted or refused the same way on both paths, with the same reasons.
+3. Stores, categories and products are upserted from the distinct values. Receipts the database does not have yet
+   (nearly all of them in a big file) are inserted with their totals summed from the file, and their lines inserted
+   as they are: nothing to compare. Receipts it already has (a re-import) are updated in place, line by line, and
+   their totals summed again from the database.
+4. A (receipt, line) repeated in the file is refused, the first row kept. For new receipts the unique index of the
+   lines says whether the file has such a pair: when it does, the merge is rolled back to its savepoint and done
+   again after the explicit check, which sorts the whole file and is only paid when needed.
 
-All of it runs in the caller's transaction: the file is one batch, written whole or not at all.
+All of it runs in the caller's transaction: the file is one batch, written whole or not at all. The staging tables
+are UNLOGGED (no WAL, and PostgreSQL may scan them with parallel workers), named uniquely per import, created inside
+that transaction and dropped at its end: a failed import leaves none behind.
+
+Per-row foreign-key triggers cost as much as the inserts themselves (one lookup and one row lock per line, queued
+until the commit). When the
+database role may set `session_replication_role` (a superuser, or `GRANT SET ON PARAMETER session_replication_role`
+on PostgreSQL 15+), the inserts run without them: every id they write was read in this transaction, and the rows it
+points to (source, stores, products, customers) are locked FOR KEY SHARE first, as the triggers would have done,
+so a concurrent delete waits for this import and then fails its own check. Without the privilege the triggers run.
 """
 
 from __future__ import annotations
 
 import codecs
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from cdp.ingest import types as t
+from cdp.ingest.guard import reject_suppressed_staged
 from cdp.ingest.rows import (
     CHANNEL_SYNONYMS,
     FUTURE_TOLERANCE,
-    TRANSACTION_FIELDS,
     TRANSACTION_MAX_LENGTHS,
     RowContext,
     parse_transaction,
@@ -44,6 +61,17 @@ PG_ENCODINGS = {
 }
 COPY_BLOCK = 1 << 20
 PYTHON_BATCH = 5000
+UNIQUE_LINE = "receiptline_unique_line"
+
+# The import's own settings, for its transaction only. Hash aggregates and joins over millions of staged rows stay in
+# memory; the commit does not wait for the WAL flush (the batch record written right after it does); JIT compilation
+# costs more than it saves on these one-off statements.
+TRANSACTION_SETTINGS = {
+    "work_mem": "256MB",
+    "maintenance_work_mem": "256MB",
+    "synchronous_commit": "off",
+    "jit": "off",
+}
 
 # Fast shapes. Anything else goes to the Python parser, which accepts more forms (or rejects with a reason).
 ISO_TIMESTAMP = (
@@ -57,8 +85,44 @@ _SOLID = f"[^{_PY_SPACES}]"
 PLAIN_CODE = f"^{_SOLID}(?:{_SOLID}| (?={_SOLID}))*$|^$"
 PLAIN_KEY = r"^[a-z0-9]+(?:_[a-z0-9]+)*$|^$"  # already what normalise_key returns
 PLAIN_INTEGER = r"^-?[0-9]{1,9}$"
+LINE_NUMBER = r"^[0-9]{1,9}$"
 AMOUNT_POINT = r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$"  # two decimals at most: exact in minor units, no rounding
 AMOUNT_COMMA = r"^[0-9]{1,13}(?:,[0-9]{1,2})?$"
+
+# The columns of a staged row, as the merge reads them (Python-read rows are written back in the same shape).
+STAGED_COLUMNS = (
+    "receipt_id",
+    "line",
+    "customer_external_id",
+    "store",
+    "channel",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price_minor",
+    "discount_minor",
+    "purchased_at",
+)
+# Low-cardinality fields, checked once per distinct combination; and the receipt's fields, once per receipt.
+ITEM_FIELDS = ("store", "channel", "sku", "product_name", "category", "quantity", "unit_price", "discount")
+HEADER_FIELDS = ("receipt_id", "customer_external_id", "timestamp")
+
+
+@dataclass(frozen=True)
+class Staging:
+    """The names of one import's staging tables (unique, so imports running at the same time never meet)."""
+
+    prefix: str = field(default_factory=lambda: f"ingest_{uuid.uuid4().hex[:16]}")
+
+    @property
+    def tables(self) -> dict[str, str]:
+        names = ("raw", "items", "headers", "stg", "rejects", "slow", "catalogue", "receipts", "receipt_ids")
+        return {name: f"{self.prefix}_{name}" for name in names}
+
+    def sql(self, template: str, **extra: str) -> str:
+        """A statement with the staging tables' names (and other identifiers of ours, never user input) filled in."""
+        return template.format(**self.tables, **extra)
 
 
 @dataclass(frozen=True)
@@ -69,6 +133,7 @@ class PgImport:
     fields: list[str]
     options: t.ImportOptions
     source_id: int
+    staging: Staging = field(default_factory=Staging)
 
 
 def supported(options: t.ImportOptions) -> bool:
@@ -76,28 +141,39 @@ def supported(options: t.ImportOptions) -> bool:
     return options.date_format is None and codecs.lookup(options.encoding).name in PG_ENCODINGS
 
 
-def _col(job: PgImport, name: str) -> str:
-    """The staging column of a field, or an empty literal when the file has no such column."""
-    return f"c{job.fields.index(name)}" if name in job.fields else "''::text"
+def _col(job: PgImport, name: str, alias: str = "r") -> str:
+    """The raw column of a field, or an empty literal when the file has no such column."""
+    return f"{alias}.c{job.fields.index(name)}" if name in job.fields else "''::text"
+
+
+def _tune_transaction(cursor) -> None:
+    for name, value in TRANSACTION_SETTINGS.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> bool:
-    """COPY the file into stg_raw; False when PostgreSQL cannot read it as CSV (nothing is left behind)."""
+    """COPY the file into the raw staging table; False when PostgreSQL cannot read it as CSV (nothing is left)."""
+    staging = job.staging
     columns = ", ".join(f"c{i} text" for i in range(len(job.fields)))
     encoding = PG_ENCODINGS[codecs.lookup(job.options.encoding).name]
     delimiter = job.options.delimiter.replace("'", "''")
     total = job.path.stat().st_size
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE stg_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, {columns}) ON COMMIT DROP"
+            staging.sql(
+                "CREATE UNLOGGED TABLE {raw} (row_no bigint GENERATED ALWAYS AS IDENTITY, {columns})", columns=columns
+            )
         )
         try:
             with transaction.atomic():
                 column_list = ", ".join(f"c{i}" for i in range(len(job.fields)))
-                sql = (
-                    f"COPY stg_raw ({column_list}) FROM STDIN "
-                    f"(FORMAT csv, HEADER true, DELIMITER '{delimiter}', ENCODING '{encoding}', "
-                    f"FORCE_NOT_NULL ({column_list}))"  # an empty field is '', as the Python reader gives it
+                sql = staging.sql(
+                    "COPY {raw} ({column_list}) FROM STDIN "
+                    "(FORMAT csv, HEADER true, DELIMITER '{delimiter}', ENCODING '{encoding}', "
+                    "FORCE_NOT_NULL ({column_list}))",  # an empty field is '', as the Python reader gives it
+                    column_list=column_list,
+                    delimiter=delimiter,
+                    encoding=encoding,
                 )
                 with cursor.cursor.copy(sql) as copy, job.path.open("rb") as handle:
                     done = 0
@@ -107,9 +183,9 @@ def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> boo
                         if progress:
                             progress(done, total)
         except (DatabaseError, psycopg.Error):  # COPY runs on the driver's cursor: its errors are the driver's
-            cursor.execute("DROP TABLE stg_raw")
+            cursor.execute(staging.sql("DROP TABLE {raw}"))
             return False
-        cursor.execute("ANALYZE stg_raw")
+        cursor.execute(staging.sql("ANALYZE {raw}"))
     return True
 
 
@@ -119,32 +195,106 @@ def _channel_case(expression: str) -> str:
     return f"CASE {expression} WHEN '' THEN '' {whens} END"
 
 
-def _length_checks(alias: str) -> str:
+def _length_checks(alias: str, names: tuple[str, ...]) -> str:
     """Values that fit their columns (longer ones go to Python, which refuses them with a reason)."""
-    return " AND ".join(f"length({alias}.{name}) <= {limit}" for name, limit in TRANSACTION_MAX_LENGTHS.items())
+    return " AND ".join(f"length({alias}.k_{name}) <= {TRANSACTION_MAX_LENGTHS[name]}" for name in names)
 
 
-def _fast_sql(job: PgImport) -> str:
-    """One pass over stg_raw: typed values for the fast rows, `fast = false` for rows Python must read.
+def _items_sql(job: PgImport) -> str:
+    """Each distinct (store, channel, sku, name, category, quantity, price, discount) of the file, read once.
+
+    Each step ends with OFFSET 0 so the planner cannot inline it into the next one, which would evaluate an
+    expression again at every reference.
+    """
+    c = {name: _col(job, name) for name in ITEM_FIELDS}
+    numeric = "replace({}, ',', '.')" if job.options.decimal_comma else "{}"
+    keys = ", ".join(f"{c[name]} AS k_{name}" for name in ITEM_FIELDS)
+    return job.staging.sql(
+        """
+    CREATE UNLOGGED TABLE {items} AS
+    WITH d AS (
+      SELECT {keys} FROM {raw} r GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ), p AS (
+      SELECT d.*, lower(d.k_channel) AS channel_text, NULLIF(d.k_discount, '') AS discount_text,
+        d.k_unit_price ~ %(amount)s AS price_ok,
+        (d.k_discount = '' OR d.k_discount ~ %(amount)s) AS discount_ok,
+        d.k_quantity ~ %(integer)s AS quantity_ok
+      FROM d
+      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
+    ), q AS (
+      SELECT p.*,
+        CASE WHEN p.price_ok THEN ({price}::numeric * 100)::bigint END AS unit_price_minor,
+        CASE WHEN p.discount_text IS NULL THEN 0
+             WHEN p.discount_ok THEN ({discount}::numeric * 100)::bigint END AS discount_minor,
+        CASE WHEN p.quantity_ok THEN p.k_quantity::int END AS quantity,
+        {channel} AS channel
+      FROM p
+      OFFSET 0
+    )
+    SELECT q.k_store, q.k_channel, q.k_sku, q.k_product_name, q.k_category, q.k_quantity, q.k_unit_price,
+      q.k_discount, q.quantity, q.unit_price_minor, q.discount_minor, coalesce(q.channel, '') AS channel,
+      coalesce(q.k_sku <> '' AND q.k_sku ~ %(code)s AND q.k_store ~ %(code)s
+       AND q.k_product_name ~ %(code)s AND q.k_product_name IS NFC NORMALIZED AND q.k_category ~ %(key)s
+       AND {lengths}
+       AND q.channel IS NOT NULL AND q.quantity_ok AND q.quantity <> 0 AND q.price_ok AND q.discount_ok
+       AND q.discount_minor <= abs(q.quantity) * q.unit_price_minor,
+      false) AS ok
+    FROM q
+    """,
+        keys=keys,
+        price=numeric.format("p.k_unit_price"),
+        discount=numeric.format("p.discount_text"),
+        channel=_channel_case("p.channel_text"),
+        lengths=_length_checks("q", ("store", "sku", "product_name", "category")),
+    )
+
+
+def _two_digits(position: int) -> str:
+    return f"((get_byte(o.bytes, {position}) - 48) * 10 + get_byte(o.bytes, {position + 1}) - 48)"
+
+
+# The usual shape, "2025-03-14T10:23:00+01:00", checked byte by byte (a regex costs several times more) and read by
+# a cast once its values are in range; other shapes take the regex below.
+_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24)
+_OFFSET_SHAPE = (
+    "octet_length(b.bytes) = 25 AND b.ts LIKE '____-__-__T__:__:_____:__' AND get_byte(b.bytes, 19) IN (43, 45) AND "
+    + " AND ".join(f"get_byte(b.bytes, {i}) BETWEEN 48 AND 57" for i in _DIGITS)
+)
+_YEAR = f"({_two_digits(0)} * 100 + {_two_digits(2)})"
+_OFFSET_OK = f"""o.offset_shape AND {_two_digits(0)} BETWEEN 18 AND 29
+      AND {_two_digits(5)} BETWEEN 1 AND 12 AND {_two_digits(8)} >= 1
+      AND {_two_digits(8)} <= CASE {_two_digits(5)} WHEN 2 THEN
+            CASE WHEN {_YEAR} %% 4 = 0 AND ({_YEAR} %% 100 <> 0 OR {_YEAR} %% 400 = 0) THEN 29 ELSE 28 END
+          WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 ELSE 31 END
+      AND {_two_digits(11)} <= 23 AND {_two_digits(14)} <= 59 AND {_two_digits(17)} <= 59
+      AND {_two_digits(20)} <= 15 AND {_two_digits(23)} <= 59"""
+
+
+def _headers_sql(job: PgImport) -> str:
+    """Each distinct (receipt id, customer, timestamp) of the file, read once: nearly one per receipt.
 
     Timestamps are checked by one regex without captures (PostgreSQL's capturing regexes are slow) and cut by
-    position. Each step ends with OFFSET 0 so the planner cannot inline it into the next one, which would evaluate an
-    expression again at every reference (a hundredfold cost on this query).
+    position; a local time without offset is refused here when it is ambiguous or does not exist (Python decides).
     """
-    c = {name: _col(job, name) for name in TRANSACTION_FIELDS}
-    numeric = "replace({}, ',', '.')" if job.options.decimal_comma else "{}"
-    return f"""
-    CREATE TEMP TABLE stg ON COMMIT DROP AS
-    WITH v AS (
-      SELECT r.row_no,
-        {c["receipt_id"]} AS receipt_id, NULLIF({c["line"]}, '') AS line_text,
-        {c["customer_external_id"]} AS customer_external_id, {c["store"]} AS store,
-        lower({c["channel"]}) AS channel_text, {c["sku"]} AS sku, {c["product_name"]} AS product_name,
-        {c["category"]} AS category, {c["quantity"]} AS quantity_text, {c["unit_price"]} AS price_text,
-        NULLIF({c["discount"]}, '') AS discount_text, {c["timestamp"]} AS ts,
-        {c["timestamp"]} ~ %(iso)s AS ts_ok
-      FROM stg_raw r
+    c = {name: _col(job, name) for name in HEADER_FIELDS}
+    keys = ", ".join(f"{c[name]} AS k_{name}" for name in HEADER_FIELDS)
+    return job.staging.sql(
+        """
+    CREATE UNLOGGED TABLE {headers} AS
+    WITH d AS (
+      SELECT {keys} FROM {raw} r GROUP BY 1, 2, 3
+    ), b AS (
+      SELECT d.*, d.k_timestamp AS ts, convert_to(d.k_timestamp, 'UTF8') AS bytes FROM d
       OFFSET 0  -- a fence: each value is computed once per row, not once per reference
+    ), o AS (
+      SELECT b.*, {offset_shape} AS offset_shape FROM b
+      OFFSET 0
+    ), c AS (
+      SELECT o.*, {offset_ok} AS cast_ok FROM o
+      OFFSET 0
+    ), v AS (
+      SELECT c.*, CASE WHEN c.cast_ok THEN false ELSE c.ts ~ %(iso)s END AS ts_ok FROM c
+      OFFSET 0
     ), p AS (
       SELECT v.*,
         CASE WHEN v.ts_ok THEN substr(v.ts, 6, 2)::int END AS mo,
@@ -155,87 +305,127 @@ def _fast_sql(job: PgImport) -> str:
         CASE WHEN NOT v.ts_ok THEN NULL
              WHEN substr(v.ts, 17, 1) = ':' THEN substr(v.ts, 20)
              WHEN length(v.ts) >= 16 THEN substr(v.ts, 17)
-             ELSE '' END AS tz_text,
-        v.price_text ~ %(amount)s AS price_ok,
-        (v.discount_text IS NULL OR v.discount_text ~ %(amount)s) AS discount_ok,
-        v.quantity_text ~ %(integer)s AS quantity_ok,
-        (v.line_text IS NULL OR v.line_text ~ '^[0-9]{{1,9}}$') AS line_ok
+             ELSE '' END AS tz_text
       FROM v
-      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
+      OFFSET 0
     ), q AS (
       SELECT p.*,
         CASE WHEN p.ts_ok AND p.mo BETWEEN 1 AND 12 AND p.hh <= 23 AND p.mi <= 59 AND p.ss <= 59
               AND p.dd BETWEEN 1 AND extract(day FROM make_date(substr(p.ts, 1, 4)::int, p.mo, 1)
                                                   + interval '1 month - 1 day')
-             THEN make_timestamp(substr(p.ts, 1, 4)::int, p.mo, p.dd, p.hh, p.mi, p.ss) END AS local_ts,
-        CASE WHEN p.price_ok THEN ({numeric.format("p.price_text")}::numeric * 100)::bigint END AS price,
-        CASE WHEN p.discount_text IS NULL THEN 0
-             WHEN p.discount_ok THEN ({numeric.format("p.discount_text")}::numeric * 100)::bigint END AS discount,
-        CASE WHEN p.quantity_ok THEN p.quantity_text::int END AS quantity,
-        CASE WHEN p.line_ok THEN p.line_text::int END AS line,
-        {_channel_case("p.channel_text")} AS channel
+             THEN make_timestamp(substr(p.ts, 1, 4)::int, p.mo, p.dd, p.hh, p.mi, p.ss) END AS local_ts
       FROM p
-      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
+      OFFSET 0
     ), w AS (
       SELECT q.*,
-        CASE WHEN q.local_ts IS NULL THEN NULL
+        CASE WHEN q.cast_ok THEN q.ts::timestamptz
+             WHEN q.local_ts IS NULL THEN NULL
              WHEN q.tz_text = '' THEN q.local_ts AT TIME ZONE %(tz)s
              WHEN q.tz_text = 'Z' THEN q.local_ts AT TIME ZONE 'UTC'
+             WHEN substr(q.tz_text, 2, 2)::int > 23 OR right(q.tz_text, 2)::int > 59 THEN NULL  -- Python decides
              ELSE (q.local_ts - (substr(q.tz_text, 1, 1) || '1')::int
                    * (substr(q.tz_text, 2, 2)::int * interval '1 hour'
                       + right(q.tz_text, 2)::int * interval '1 minute'))
                   AT TIME ZONE 'UTC' END AS purchased_at
       FROM q
-      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
+      OFFSET 0
     )
-    SELECT w.row_no, w.receipt_id, w.line, w.customer_external_id, w.store, w.sku, w.product_name, w.category,
-      w.quantity, w.price AS unit_price_minor, w.discount AS discount_minor, w.purchased_at,
-      coalesce(w.channel, '') AS channel,
-      coalesce(w.receipt_id <> '' AND w.sku <> '' AND w.receipt_id ~ %(code)s AND w.sku ~ %(code)s
-       AND w.customer_external_id ~ %(code)s AND w.store ~ %(code)s
-       AND w.product_name ~ %(code)s AND w.product_name IS NFC NORMALIZED AND w.category ~ %(key)s
-       AND {_length_checks("w")}
-       AND w.channel IS NOT NULL AND w.line_ok AND coalesce(w.line, 1) >= 1
-       AND w.quantity_ok AND w.quantity <> 0 AND w.price_ok AND w.discount_ok
-       AND w.discount <= abs(w.quantity) * w.price
+    SELECT w.k_receipt_id, w.k_customer_external_id, w.k_timestamp, w.purchased_at,
+      coalesce(w.k_receipt_id <> '' AND w.k_receipt_id ~ %(code)s AND w.k_customer_external_id ~ %(code)s
+       AND {lengths}
        AND w.purchased_at IS NOT NULL AND w.purchased_at <= %(latest)s
-       AND (w.tz_text <> '' OR (
+       AND (w.cast_ok OR w.tz_text <> '' OR (
              (w.purchased_at AT TIME ZONE %(tz)s) = w.local_ts
              AND ((w.purchased_at + interval '1 hour') AT TIME ZONE %(tz)s) <> w.local_ts
              AND ((w.purchased_at - interval '1 hour') AT TIME ZONE %(tz)s) <> w.local_ts)),
-      false) AS fast
+      false) AS ok
     FROM w
-    """
+    """,
+        keys=keys,
+        lengths=_length_checks("w", ("receipt_id", "customer_external_id")),
+        offset_shape=_OFFSET_SHAPE,
+        offset_ok=_OFFSET_OK,
+    )
+
+
+def _staged_sql(job: PgImport) -> str:
+    """Every row with its typed values, joined to its checked items and header; `fast = false` for Python's rows."""
+    item_join = " AND ".join(f"i.k_{name} = {_col(job, name)}" for name in ITEM_FIELDS)
+    header_join = " AND ".join(f"h.k_{name} = {_col(job, name)}" for name in HEADER_FIELDS)
+    line = _col(job, "line")
+    return job.staging.sql(
+        """
+    CREATE UNLOGGED TABLE {stg} AS
+    SELECT r.row_no, h.k_receipt_id AS receipt_id, r.line, h.k_customer_external_id AS customer_external_id,
+      i.k_store AS store, i.channel, i.k_sku AS sku, i.k_product_name AS product_name, i.k_category AS category,
+      i.quantity, i.unit_price_minor, i.discount_minor, h.purchased_at,
+      i.ok AND h.ok AND r.line_ok AND coalesce(r.line, 1) >= 1 AS fast
+    FROM (
+      SELECT r.*, CASE WHEN r.line_ok THEN NULLIF({line}, '')::int END AS line
+      FROM (SELECT r.*, ({line} = '' OR {line} ~ %(line)s) AS line_ok FROM {raw} r OFFSET 0) r
+    ) r
+    JOIN {items} i ON {item_join}
+    JOIN {headers} h ON {header_join}
+    """,
+        line=line,
+        item_join=item_join,
+        header_join=header_join,
+    )
 
 
 def stage_rows(job: PgImport, ctx: RowContext) -> int:
-    """Build `stg` (typed rows) and `stg_rejects`; returns the number of rows read."""
+    """Build the staged rows (typed, `fast` when valid) and the rejects; returns the number of rows read."""
+    staging = job.staging
     params = {
         "iso": ISO_TIMESTAMP,
         "amount": AMOUNT_COMMA if job.options.decimal_comma else AMOUNT_POINT,
         "integer": PLAIN_INTEGER,
+        "line": LINE_NUMBER,
         "code": PLAIN_CODE,
         "key": PLAIN_KEY,
         "tz": settings.TIME_ZONE,
         "latest": ctx.now + FUTURE_TOLERANCE,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_fast_sql(job), params)
-        cursor.execute("CREATE TEMP TABLE stg_rejects (row_no bigint PRIMARY KEY, reasons text) ON COMMIT DROP")
+        cursor.execute(_items_sql(job), params)
+        cursor.execute(_headers_sql(job), params)
+        cursor.execute(staging.sql("ANALYZE {items}"))
+        cursor.execute(staging.sql("ANALYZE {headers}"))
+        # Joins on several text columns: the planner's estimate is far too low, so it would pick a nested loop (which
+        # is quadratic here) and never a parallel plan.
+        cursor.execute(
+            "SELECT set_config('enable_nestloop', 'off', true), set_config('parallel_setup_cost', '0', true),"
+            " set_config('parallel_tuple_cost', '0', true)"
+        )
+        cursor.execute(_staged_sql(job), params)
+        read = cursor.rowcount
+        cursor.execute(
+            "SELECT set_config('enable_nestloop', 'on', true), set_config('parallel_setup_cost', '1000', true),"
+            " set_config('parallel_tuple_cost', '0.1', true)"
+        )
+        cursor.execute(staging.sql("CREATE UNLOGGED TABLE {rejects} (row_no bigint PRIMARY KEY, reasons text)"))
         _parse_slow_rows(job, ctx, cursor)
-        _reject_duplicates(cursor)
-        cursor.execute("DELETE FROM stg WHERE NOT fast")
-        cursor.execute("ANALYZE stg")
-        cursor.execute("SELECT count(*) FROM stg_raw")
-        return cursor.fetchone()[0]
+        _reject_duplicates(job, cursor, only_existing_receipts=True)
+        reject_suppressed_staged(  # erased subjects (suppression list)
+            cursor, job.source_id, staged=staging.tables["stg"], rejects=staging.tables["rejects"]
+        )
+        cursor.execute(staging.sql("DELETE FROM {stg} WHERE NOT fast"))
+        cursor.execute(staging.sql("ANALYZE {stg}"))
+        return read
 
 
 def _parse_slow_rows(job: PgImport, ctx: RowContext, cursor) -> None:
-    """Rows SQL did not read: Python's parser decides, and its verdict goes back into stg or stg_rejects."""
+    """Rows SQL did not read: Python's parser decides, and its verdict goes back into the staged rows or the rejects."""
+    staging = job.staging
     columns = ", ".join(f"r.c{i}" for i in range(len(job.fields)))
     raw = connection.connection.cursor(name="slow_rows")
     raw.itersize = PYTHON_BATCH
-    raw.execute(f"SELECT r.row_no, {columns} FROM stg_raw r JOIN stg s USING (row_no) WHERE NOT s.fast ORDER BY 1")
+    raw.execute(
+        staging.sql(
+            "SELECT r.row_no, {columns} FROM {raw} r JOIN {stg} s USING (row_no) WHERE NOT s.fast ORDER BY 1",
+            columns=columns,
+        )
+    )
     parsed, rejected = [], []
     for row_no, *values in raw:
         try:
@@ -261,21 +451,16 @@ def _parse_slow_rows(job: PgImport, ctx: RowContext, cursor) -> None:
             )
         )
     raw.close()
-    _copy_rows(cursor, "stg_rejects (row_no, reasons)", rejected)
+    _copy_rows(cursor, staging.sql("{rejects} (row_no, reasons)"), rejected)
     if parsed:
-        cursor.execute("CREATE TEMP TABLE stg_slow (LIKE stg) ON COMMIT DROP")
-        _copy_rows(
-            cursor,
-            "stg_slow (row_no, receipt_id, line, customer_external_id, store, channel, sku, product_name, category, "
-            "quantity, unit_price_minor, discount_minor, purchased_at)",
-            parsed,
-        )
+        cursor.execute(staging.sql("CREATE UNLOGGED TABLE {slow} (LIKE {stg})"))
+        _copy_rows(cursor, staging.sql("{slow} (row_no, {columns})", columns=", ".join(STAGED_COLUMNS)), parsed)
+        assignments = ", ".join(f"{name} = s.{name}" for name in STAGED_COLUMNS)
         cursor.execute(
-            """UPDATE stg SET receipt_id = s.receipt_id, line = s.line, customer_external_id = s.customer_external_id,
-                 store = s.store, channel = s.channel, sku = s.sku, product_name = s.product_name,
-                 category = s.category, quantity = s.quantity, unit_price_minor = s.unit_price_minor,
-                 discount_minor = s.discount_minor, purchased_at = s.purchased_at, fast = true
-               FROM stg_slow s WHERE stg.row_no = s.row_no"""
+            staging.sql(
+                "UPDATE {stg} SET {assignments}, fast = true FROM {slow} s WHERE {stg}.row_no = s.row_no",
+                assignments=assignments,
+            )
         )
 
 
@@ -287,17 +472,30 @@ def _copy_rows(cursor, target: str, rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
-def _reject_duplicates(cursor) -> None:
-    """A (receipt, line) that an earlier valid row already has is a duplicate, as on the row-by-row path."""
-    cursor.execute(
-        """WITH d AS (
-             SELECT row_no, min(row_no) OVER (PARTITION BY receipt_id, line) AS first_row
-             FROM stg WHERE fast AND line IS NOT NULL)
-           INSERT INTO stg_rejects (row_no, reasons)
-           SELECT row_no, %s || ' ' || (first_row + 1) FROM d WHERE row_no <> first_row""",
-        [t.DUPLICATE_ROW],
+def _reject_duplicates(job: PgImport, cursor, *, only_existing_receipts: bool) -> None:
+    """A (receipt, line) that an earlier valid row already has is a duplicate, as on the row-by-row path.
+
+    With `only_existing_receipts`, only the rows of receipts the database already has are checked (few, usually
+    none): for new receipts the unique index of the lines finds duplicates during the merge (see `merge`).
+    """
+    existing = (
+        "AND EXISTS (SELECT 1 FROM cdp_receipt e WHERE e.source_id = %(source)s AND e.receipt_id = s.receipt_id)"
+        if only_existing_receipts
+        else ""
     )
-    cursor.execute("UPDATE stg SET fast = false WHERE row_no IN (SELECT row_no FROM stg_rejects)")
+    cursor.execute(
+        job.staging.sql(
+            """WITH d AS (
+                 SELECT row_no, min(row_no) OVER (PARTITION BY receipt_id, line) AS first_row
+                 FROM {stg} s WHERE fast AND line IS NOT NULL {existing})
+               INSERT INTO {rejects} (row_no, reasons)
+               SELECT row_no, %(reason)s || ' ' || (first_row + 1) FROM d WHERE row_no <> first_row""",
+            existing=existing,
+        ),
+        {"source": job.source_id, "reason": t.DUPLICATE_ROW},
+    )
+    if cursor.rowcount:
+        cursor.execute(job.staging.sql("UPDATE {stg} SET fast = false WHERE row_no IN (SELECT row_no FROM {rejects})"))
 
 
 def write_rejects(job: PgImport, sink) -> int:
@@ -305,7 +503,12 @@ def write_rejects(job: PgImport, sink) -> int:
     columns = ", ".join(f"r.c{i}" for i in range(len(job.fields)))
     raw = connection.connection.cursor(name="rejects")
     raw.itersize = PYTHON_BATCH
-    raw.execute(f"SELECT j.row_no, j.reasons, {columns} FROM stg_rejects j JOIN stg_raw r USING (row_no) ORDER BY 1")
+    raw.execute(
+        job.staging.sql(
+            "SELECT j.row_no, j.reasons, {columns} FROM {rejects} j JOIN {raw} r USING (row_no) ORDER BY 1",
+            columns=columns,
+        )
+    )
     count = 0
     for row_no, reasons, *values in raw:
         sink.add(row_no + 1, reasons.split("; "), dict(zip(job.fields, values, strict=True)), original=values)
@@ -314,21 +517,28 @@ def write_rejects(job: PgImport, sink) -> int:
     return count
 
 
+# The catalogue as the file names it: one row per distinct (store, channel, sku, name, category), with its last row.
+CATALOGUE = """
+    CREATE UNLOGGED TABLE {catalogue} AS
+    SELECT store, channel, sku, product_name, category, max(row_no) AS last_row
+    FROM {stg} GROUP BY 1, 2, 3, 4, 5
+"""
+
 MERGE_CATALOGUE = [
     """INSERT INTO cdp_store (code, name, kind, city, postcode)
        SELECT DISTINCT ON (store) store, '',
          CASE channel WHEN 'web' THEN 'web' WHEN 'app' THEN 'app' WHEN 'phone' THEN 'call_centre' ELSE 'store' END,
          '', ''
-       FROM stg WHERE store <> '' ORDER BY store, row_no DESC
+       FROM {catalogue} WHERE store <> '' ORDER BY store, last_row DESC
        ON CONFLICT (code) DO NOTHING""",
     """INSERT INTO cdp_category (key, name)
        SELECT key, upper(left(replace(key, '_', ' '), 1)) || lower(substr(replace(key, '_', ' '), 2))
-       FROM (SELECT DISTINCT category AS key FROM stg WHERE category <> '') k
+       FROM (SELECT DISTINCT category AS key FROM {catalogue} WHERE category <> '') k
        ON CONFLICT (key) DO NOTHING""",
     """INSERT INTO cdp_product (sku, name, category_id, created_at)
        SELECT DISTINCT ON (s.sku) s.sku, s.product_name, c.id, now()
-       FROM stg s LEFT JOIN cdp_category c ON c.key = s.category
-       ORDER BY s.sku, s.row_no DESC
+       FROM {catalogue} s LEFT JOIN cdp_category c ON c.key = s.category
+       ORDER BY s.sku, s.last_row DESC
        ON CONFLICT (sku) DO UPDATE SET
          name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE cdp_product.name END,
          category_id = coalesce(EXCLUDED.category_id, cdp_product.category_id)
@@ -337,73 +547,117 @@ MERGE_CATALOGUE = [
              IS DISTINCT FROM (cdp_product.name, cdp_product.category_id)""",
 ]
 
-MERGE_RECEIPTS = """
-    CREATE TEMP TABLE stg_receipts ON COMMIT DROP AS
-    WITH headers AS (
-      SELECT DISTINCT ON (s.receipt_id) s.receipt_id, s.customer_external_id, s.store, s.channel, s.purchased_at
-      FROM stg s ORDER BY s.receipt_id, s.row_no
-    ), sums AS (
-      SELECT receipt_id, sum(quantity * unit_price_minor - discount_minor) AS total, sum(discount_minor) AS discount,
+# One row per receipt of the file: its totals and line counts from one pass, its header from its first row, and
+# the id it already has in the database, if any.
+RECEIPTS = """
+    CREATE UNLOGGED TABLE {receipts} AS
+    SELECT a.*, s.customer_external_id, s.store, s.channel, s.purchased_at, e.id AS existing_id
+    FROM (
+      SELECT receipt_id, min(row_no) AS first_row, count(*) AS lines, count(line) AS numbered,
+             sum(quantity * unit_price_minor - discount_minor) AS total, sum(discount_minor) AS discount,
              sum(quantity) AS items
-      FROM stg GROUP BY receipt_id
-    ), up AS (
+      FROM {stg} GROUP BY receipt_id
+    ) a
+    JOIN {stg} s ON s.row_no = a.first_row
+    LEFT JOIN cdp_receipt e ON e.source_id = %(source)s AND e.receipt_id = a.receipt_id
+"""
+
+# What the inserts below point to, locked as the foreign-key triggers would lock it (see the module's docstring).
+LOCK_REFERENCED = """
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM cdp_source WHERE id = %(source)s FOR KEY SHARE) s),
+      (SELECT count(*) FROM (
+         SELECT 1 FROM cdp_store WHERE code IN (SELECT store FROM {catalogue}) ORDER BY id FOR KEY SHARE) s),
+      (SELECT count(*) FROM (
+         SELECT 1 FROM cdp_product WHERE sku IN (SELECT sku FROM {catalogue}) ORDER BY id FOR KEY SHARE) s),
+      (SELECT count(*) FROM (
+         SELECT 1 FROM cdp_customer WHERE id IN (
+           SELECT sr.customer_id FROM cdp_sourcerecord sr
+           WHERE sr.source_id = %(source)s AND sr.external_id IN (
+             SELECT customer_external_id FROM {receipts} WHERE customer_external_id <> ''))
+         ORDER BY id FOR KEY SHARE) s)
+"""
+
+# New receipts, in file order, with their totals; the ids they get (and those of existing receipts) are kept.
+INSERT_RECEIPTS = """
+    CREATE UNLOGGED TABLE {receipt_ids} AS
+    WITH inserted AS (
       INSERT INTO cdp_receipt (source_id, receipt_id, customer_id, customer_external_id, store_id, channel,
                                purchased_at, currency, total_minor, discount_minor, item_count, created_at)
-      SELECT %(source)s, h.receipt_id, sr.customer_id, h.customer_external_id, st.id, h.channel, h.purchased_at,
-             %(currency)s, m.total, m.discount, m.items, now()
-      FROM headers h
-      JOIN sums m USING (receipt_id)
+      SELECT %(source)s, r.receipt_id, sr.customer_id, r.customer_external_id, st.id, r.channel, r.purchased_at,
+             %(currency)s, r.total, r.discount, r.items, now()
+      FROM {receipts} r
       LEFT JOIN cdp_sourcerecord sr
-        ON h.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = h.customer_external_id
-      LEFT JOIN cdp_store st ON st.code = h.store AND h.store <> ''
-      ON CONFLICT (source_id, receipt_id) DO UPDATE SET
-        customer_id = coalesce(EXCLUDED.customer_id, cdp_receipt.customer_id),
-        customer_external_id = EXCLUDED.customer_external_id, store_id = EXCLUDED.store_id,
-        channel = EXCLUDED.channel, purchased_at = EXCLUDED.purchased_at
-      RETURNING id, receipt_id, (xmax = 0) AS inserted
+        ON r.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = r.customer_external_id
+      LEFT JOIN cdp_store st ON st.code = r.store AND r.store <> ''
+      WHERE r.existing_id IS NULL
+      ORDER BY r.first_row
+      RETURNING id, receipt_id
     )
-    SELECT * FROM up
+    SELECT id, receipt_id, true AS inserted FROM inserted
+    UNION ALL
+    SELECT existing_id, receipt_id, false FROM {receipts} WHERE existing_id IS NOT NULL
 """
 
-# New receipts took their totals from the file (all their lines are in it); receipts that existed before are summed
-# again from the database once their lines are merged.
-MERGE_LINES_UPDATE = """
-    UPDATE cdp_receiptline l SET product_id = p.id, quantity = n.quantity, unit_price_minor = n.unit_price_minor,
-        discount_minor = n.discount_minor, amount_minor = n.quantity * n.unit_price_minor - n.discount_minor
-    FROM stg_numbered n
-    JOIN stg_receipts r ON r.receipt_id = n.receipt_id AND NOT r.inserted
-    JOIN cdp_product p ON p.sku = n.sku
-    WHERE l.receipt_id = r.id AND l.line_no = n.line_no
-      AND (l.product_id, l.quantity, l.unit_price_minor, l.discount_minor)
-          IS DISTINCT FROM (p.id, n.quantity, n.unit_price_minor, n.discount_minor)
-"""
-
-MERGE_LINES_INSERT = """
+# The lines of new receipts: nothing to compare. Lines without a number take their place in the file's order.
+INSERT_LINES = """
     INSERT INTO cdp_receiptline (receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor,
                                  amount_minor)
-    SELECT r.id, n.line_no, p.id, n.quantity, n.unit_price_minor, n.discount_minor,
-           n.quantity * n.unit_price_minor - n.discount_minor
-    FROM stg_numbered n
-    JOIN stg_receipts r ON r.receipt_id = n.receipt_id
-    JOIN cdp_product p ON p.sku = n.sku
-    WHERE r.inserted
-       OR NOT EXISTS (SELECT 1 FROM cdp_receiptline l WHERE l.receipt_id = r.id AND l.line_no = n.line_no)
+    SELECT i.id, {line_no}, p.id, s.quantity, s.unit_price_minor, s.discount_minor,
+           s.quantity * s.unit_price_minor - s.discount_minor
+    FROM {stg} s
+    JOIN {receipt_ids} i ON i.receipt_id = s.receipt_id AND i.inserted
+    JOIN cdp_product p ON p.sku = s.sku
+"""
+NUMBERED_LINE = "coalesce(s.line, row_number() OVER (PARTITION BY s.receipt_id, s.line IS NULL ORDER BY s.row_no))"
+
+# Receipts the database already has: header updated (a customer linked since is kept), lines compared one by one.
+UPDATE_RECEIPTS = """
+    UPDATE cdp_receipt e SET
+      customer_id = coalesce(sr.customer_id, e.customer_id), customer_external_id = r.customer_external_id,
+      store_id = st.id, channel = r.channel, purchased_at = r.purchased_at
+    FROM {receipts} r
+    LEFT JOIN cdp_sourcerecord sr
+      ON r.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = r.customer_external_id
+    LEFT JOIN cdp_store st ON st.code = r.store AND r.store <> ''
+    WHERE e.id = r.existing_id
+      AND (coalesce(sr.customer_id, e.customer_id), r.customer_external_id, st.id, r.channel, r.purchased_at)
+          IS DISTINCT FROM (e.customer_id, e.customer_external_id, e.store_id, e.channel, e.purchased_at)
 """
 
-NUMBER_LINES = """
-    CREATE TEMP TABLE stg_numbered ON COMMIT DROP AS
-    SELECT s.receipt_id, s.sku, s.quantity, s.unit_price_minor, s.discount_minor,
-           coalesce(s.line, row_number() OVER (PARTITION BY s.receipt_id, s.line IS NULL ORDER BY s.row_no))
-           AS line_no
-    FROM stg s
+EXISTING_LINES = """
+    WITH n AS (
+      SELECT i.id AS receipt_id, {line_no} AS line_no, p.id AS product_id, s.quantity, s.unit_price_minor,
+             s.discount_minor
+      FROM {stg} s
+      JOIN {receipt_ids} i ON i.receipt_id = s.receipt_id AND NOT i.inserted
+      JOIN cdp_product p ON p.sku = s.sku
+    ), changed AS (
+      UPDATE cdp_receiptline l SET product_id = n.product_id, quantity = n.quantity,
+          unit_price_minor = n.unit_price_minor, discount_minor = n.discount_minor,
+          amount_minor = n.quantity * n.unit_price_minor - n.discount_minor
+      FROM n
+      WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no
+        AND (l.product_id, l.quantity, l.unit_price_minor, l.discount_minor)
+            IS DISTINCT FROM (n.product_id, n.quantity, n.unit_price_minor, n.discount_minor)
+      RETURNING 1
+    ), added AS (
+      INSERT INTO cdp_receiptline (receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor,
+                                   amount_minor)
+      SELECT n.receipt_id, n.line_no, n.product_id, n.quantity, n.unit_price_minor, n.discount_minor,
+             n.quantity * n.unit_price_minor - n.discount_minor
+      FROM n
+      WHERE NOT EXISTS (SELECT 1 FROM cdp_receiptline l WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM changed)
 """
 
-MERGE_TOTALS = """
+EXISTING_TOTALS = """
     UPDATE cdp_receipt r SET total_minor = t.total, discount_minor = t.discount, item_count = t.items
     FROM (
       SELECT l.receipt_id, sum(l.amount_minor) AS total, sum(l.discount_minor) AS discount, sum(l.quantity) AS items
       FROM cdp_receiptline l
-      WHERE l.receipt_id IN (SELECT id FROM stg_receipts WHERE NOT inserted)
+      WHERE l.receipt_id IN (SELECT existing_id FROM {receipts} WHERE existing_id IS NOT NULL)
       GROUP BY l.receipt_id
     ) t
     WHERE r.id = t.receipt_id
@@ -411,26 +665,64 @@ MERGE_TOTALS = """
 """
 
 
-def merge(job: PgImport) -> tuple[int, int, int]:
-    """Upsert the staged rows; returns (created, updated, unchanged) counted in lines."""
+def _skip_row_triggers(cursor) -> bool:
+    """Turn the per-row foreign-key triggers off for this transaction when the role may; True when it did."""
+    try:
+        with transaction.atomic():
+            cursor.execute("SELECT set_config('session_replication_role', 'replica', true)")
+    except DatabaseError:  # the role may not: the triggers check each row
+        return False
+    return True
+
+
+def _merge_once(job: PgImport) -> tuple[int, int, int]:
+    staging = job.staging
     params = {"source": job.source_id, "currency": job.options.currency}
     with connection.cursor() as cursor:
+        cursor.execute(staging.sql(CATALOGUE))
         for statement in MERGE_CATALOGUE:
-            cursor.execute(statement)
-        cursor.execute(MERGE_RECEIPTS, params)
-        cursor.execute("CREATE INDEX ON stg_receipts (receipt_id)")
-        cursor.execute(NUMBER_LINES)
-        cursor.execute("ANALYZE stg_receipts")
-        cursor.execute("ANALYZE stg_numbered")
-        cursor.execute(MERGE_LINES_UPDATE)
-        updated = cursor.rowcount
-        cursor.execute(MERGE_LINES_INSERT)
-        created = cursor.rowcount
-        if created or updated:
-            cursor.execute(MERGE_TOTALS)
-        cursor.execute("SELECT count(*) FROM stg")
+            cursor.execute(staging.sql(statement))
+        cursor.execute(staging.sql(RECEIPTS), params)
+        cursor.execute(staging.sql("ANALYZE {receipts}"))
+        cursor.execute(
+            staging.sql("SELECT bool_or(numbered < lines), bool_or(existing_id IS NOT NULL) FROM {receipts}")
+        )
+        unnumbered, existing = cursor.fetchone()
+        line_no = NUMBERED_LINE if unnumbered else "s.line"
+        skipped = _skip_row_triggers(cursor)
+        if skipped:
+            cursor.execute(staging.sql(LOCK_REFERENCED), params)
+        cursor.execute(staging.sql(INSERT_RECEIPTS), params)
+        cursor.execute(staging.sql("ANALYZE {receipt_ids}"))
+        cursor.execute(staging.sql(INSERT_LINES, line_no=line_no))
+        created, updated = cursor.rowcount, 0
+        if existing:
+            cursor.execute(staging.sql(UPDATE_RECEIPTS), params)
+            cursor.execute(staging.sql(EXISTING_LINES, line_no=line_no))
+            added, updated = cursor.fetchone()
+            created += added
+            if added or updated:
+                cursor.execute(staging.sql(EXISTING_TOTALS))
+        if skipped:
+            cursor.execute("SELECT set_config('session_replication_role', 'origin', true)")
+        cursor.execute(staging.sql("SELECT coalesce(sum(lines), 0)::bigint FROM {receipts}"))
         staged = cursor.fetchone()[0]
     return created, updated, staged - created - updated
+
+
+def merge(job: PgImport) -> tuple[int, int, int]:
+    """Upsert the staged rows; returns (created, updated, unchanged) counted in lines."""
+    try:
+        with transaction.atomic():  # a savepoint: a (receipt, line) twice in the file undoes the merge
+            return _merge_once(job)
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_LINE:
+            raise
+    with connection.cursor() as cursor:
+        cursor.execute(job.staging.sql("DROP TABLE IF EXISTS {catalogue}, {receipts}, {receipt_ids}"))
+        _reject_duplicates(job, cursor, only_existing_receipts=False)
+        cursor.execute(job.staging.sql("DELETE FROM {stg} WHERE NOT fast"))
+    return _merge_once(job)
 
 
 def import_file_pg(
@@ -443,16 +735,17 @@ def import_file_pg(
 ) -> bool:
     """Import the whole file as one batch; False (and nothing written) when COPY cannot read it."""
     with transaction.atomic():
-        _drop_staging()  # ON COMMIT DROP does not fire when the caller's transaction goes on (tests, nested calls)
+        with connection.cursor() as cursor:
+            _tune_transaction(cursor)
         if not copy_file(job, progress):
             return False
         result.read = stage_rows(job, ctx)
-        result.rejected = write_rejects(job, sink)
         result.add(*merge(job))
-        _drop_staging()
+        result.rejected = write_rejects(job, sink)
+        _drop_staging(job)
     return True
 
 
-def _drop_staging() -> None:
+def _drop_staging(job: PgImport) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS stg_raw, stg, stg_rejects, stg_slow, stg_receipts, stg_numbered")
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(job.staging.tables.values())}")
