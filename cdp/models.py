@@ -263,9 +263,13 @@ class Product(models.Model):
 class Receipt(models.Model):
     """A till receipt or an online order. Anonymous when no customer is known (yet)."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="receipts")
+    # No index of their own on source and customer: the unique (source, receipt_id) and the index (customer,
+    # purchased_at) start with them and serve every lookup; each index more slows every receipt written.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="receipts", db_index=False)
     receipt_id = models.CharField(max_length=128)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts", db_index=False
+    )
     customer_external_id = models.CharField(
         max_length=128, blank=True, help_text="The customer's id in the source; kept so a later record links it."
     )
@@ -305,7 +309,8 @@ class Receipt(models.Model):
 
 
 class ReceiptLine(models.Model):
-    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    # The unique (receipt, line_no) starts with receipt and serves its lookups: no second index on the biggest table.
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="receipt_lines")
     quantity = models.IntegerField(help_text="Negative for a returned item.")
@@ -319,7 +324,6 @@ class ReceiptLine(models.Model):
             models.CheckConstraint(condition=Q(unit_price_minor__gte=0), name="receiptline_price_not_negative"),
             models.CheckConstraint(condition=Q(discount_minor__gte=0), name="receiptline_discount_not_negative"),
         ]
-        indexes = [models.Index(fields=["product"], name="receiptline_product_idx")]
 
     def __str__(self) -> str:
         return f"{self.receipt_id}#{self.line_no}"

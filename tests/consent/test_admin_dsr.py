@@ -14,6 +14,9 @@ from consent.models import DataSubjectRequest, ErasureReceipt, RequestStatus, Su
 from consent.services import requests as dsr
 from tests.cdp.factories import ReceiptLineFactory, SourceRecordFactory
 
+# A past day: 09:00 today is still in the future early in the morning, and a request is never received later.
+YESTERDAY = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:consent_datasubjectrequest_changelist")
@@ -57,7 +60,7 @@ def test_the_dpo_walks_a_portability_request_to_a_one_time_download(
         {
             "kind": "portability",
             "received_via": "email",
-            "received_at_0": timezone.now().strftime("%Y-%m-%d"),
+            "received_at_0": YESTERDAY,
             "received_at_1": "09:00:00",
             "subject_reference": "e-mail of 2 Nov",
             "details": "",
@@ -161,7 +164,7 @@ def test_a_bad_request_in_the_add_form_is_shown_with_its_reason(dpo_client):
         {
             "kind": "objection",
             "received_via": "email",
-            "received_at_0": timezone.now().strftime("%Y-%m-%d"),
+            "received_at_0": YESTERDAY,
             "received_at_1": "09:00:00",
             "subject_reference": "",
             "details": "",
