@@ -1,15 +1,18 @@
-"""Admin of purposes, channels, policy wording and the consent ledger (read-only: the ledger is append-only)."""
+"""Admin of purposes, channels, policy wording and the consent ledger (append-only: events are added, never edited)."""
 
 from __future__ import annotations
 
 from simple_history.admin import SimpleHistoryAdmin
 
+from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from consent.models import Channel, ConsentEvent, PolicyVersion, Purpose
+from consent.services.ledger import consent_event_check, consent_event_record
 from consent.services.policies import policy_version_publish
 
 
@@ -64,6 +67,31 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         obj.pk, obj.published_at = created.pk, created.published_at
 
 
+class ConsentEventAddForm(forms.ModelForm):
+    """A grant or a withdrawal recorded by staff: the service's checks run here, so a mistake is shown on the form."""
+
+    class Meta:
+        model = ConsentEvent
+        fields = ("customer", "purpose", "channel", "status", "occurred_at", "captured_via", "evidence")
+        help_texts = {"evidence": "The proof: call reference and agent, signed form, letter, ..."}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].required = True
+        self.fields["occurred_at"].initial = timezone.now
+
+    def clean(self):
+        data = super().clean()
+        if all(data.get(name) for name in ("purpose", "status", "occurred_at")):
+            consent_event_check(
+                purpose=data["purpose"],
+                status=data["status"],
+                occurred_at=data["occurred_at"],
+                evidence=data.get("evidence", ""),
+            )
+        return data
+
+
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(admin.ModelAdmin):
     list_display = (
@@ -86,9 +114,34 @@ class ConsentEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    # The ledger is append-only: events come from imports and services, and are never changed or removed here.
-    def has_add_permission(self, request) -> bool:
-        return False
+    # The ledger is append-only: staff add an event (a grant or a withdrawal they took by phone, in store, by post),
+    # through the same service as the other writes; no event is ever changed or removed here.
+    add_fields = ("customer", "purpose", "channel", "status", "occurred_at", "captured_via", "evidence")
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else super().get_fields(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ConsentEventAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        data = form.cleaned_data
+        created = consent_event_record(
+            customer=data["customer"],
+            purpose=data["purpose"],
+            channel=data["channel"],
+            status=data["status"],
+            occurred_at=data["occurred_at"],
+            captured_via=data["captured_via"],
+            evidence=data["evidence"],
+            actor=request.user,
+        )
+        for field in created._meta.concrete_fields:  # the admin's log and redirect read the saved event
+            setattr(obj, field.attname, getattr(created, field.attname))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
