@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from consent.models import ErasureReceipt, RequestAction, RequestKind, SubjectExport
 from consent.registry import Erasure, PersonalData, registry, subject_model
+from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
 from consent.services.subject import Subject, history_model, subject_resolve
 from consent.services.suppression import keys_identifiers, suppression_add, suppression_digest
@@ -100,11 +101,22 @@ def subject_erase(*, customer, reason: str, actor=None, request=None, suppress: 
         raise ValidationError(ALREADY_ERASED)
     customer = _follow_merges(customer)
     subject = subject_resolve(customer)
+    started_at = timezone.now()
     with transaction.atomic():
         subject_model()._default_manager.select_for_update().filter(pk__in=subject.ids).order_by("pk").exists()
         receipt, files, task_ids = _erase_rows(
             subject, reason=reason.strip(), actor=actor, request=request, suppress=suppress
         )
+        if suppress:  # a subject's erasure; retention's erasures are counted in the retention run itself
+            processing_run_record(
+                activity=ACTIVITY_DSR_HANDLING,
+                kind="subject_erasure",
+                started_at=started_at,
+                actor=actor,
+                counts={"tables": len(receipt.summary), "identifiers_suppressed": receipt.identifiers_suppressed},
+                parameters={"request": request.pk if request is not None else None},
+                reference=receipt,
+            )
     # Files and task results cannot be rolled back: they go once the database change is committed.
     receipt.files_deleted = _delete_files(files)
     receipt.task_results_deleted = _forget_results(task_ids)

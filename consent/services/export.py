@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import DataSubjectRequest, Purpose, RequestAction, SubjectExport
+from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
 from consent.services.subject import Subject, history_rows, registered_rows, subject_resolve
 
@@ -181,6 +182,15 @@ def subject_export(*, customer, actor=None, request=None, out: Path | None = Non
         if request is not None:
             note = f"export {export.pk}: {export.size} bytes, sha256 {export.sha256[:16]}…"
             dsr_audit(request=request, action=RequestAction.EXPORT_PRODUCED, actor=actor, note=note)
+        processing_run_record(
+            activity=ACTIVITY_DSR_HANDLING,
+            kind="subject_export",
+            started_at=generated_at,
+            actor=actor,
+            counts={"bytes": export.size},
+            parameters={"request": request.pk if request is not None else None},
+            reference=export,
+        )
     return path
 
 

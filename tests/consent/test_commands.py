@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from cdp.models import Customer, SourceRecord
 from consent.management.subject import CHOOSE_ONE, NOT_FOUND, USER_NOT_FOUND
-from consent.models import ErasureReceipt, SubjectExport, SuppressedIdentifier
+from consent.models import ErasureReceipt, ProcessingRun, SubjectExport, SuppressedIdentifier
+from consent.services.register import ACTIVITY_DSR_HANDLING
 from tests.cdp.factories import ReceiptLineFactory, SourceRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,9 @@ def test_export_subject_by_source_and_external_id_writes_the_archive(record, tmp
     # the file went where asked; nothing stays under MEDIA_ROOT
     assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.zip"))
     assert SubjectExport.objects.get().file == ""
+    # the register lists the export under the handling of data-subject requests
+    run_row = ProcessingRun.objects.get(activity__key=ACTIVITY_DSR_HANDLING)
+    assert (run_row.kind, run_row.reference_id) == ("subject_export", str(SubjectExport.objects.get().pk))
 
 
 def test_erase_subject_by_customer_id_prints_the_receipt(record, role_users):
@@ -63,6 +67,11 @@ def test_erase_subject_by_customer_id_prints_the_receipt(record, role_users):
     assert not Customer.objects.filter(pk=customer_id).exists()
     assert not SourceRecord.objects.filter(external_id="CRM-77").exists()
     assert SuppressedIdentifier.objects.count() == 3  # external id, e-mail, phone
+    # the register lists the erasure, by its receipt, with no personal value
+    run_row = ProcessingRun.objects.get(activity__key=ACTIVITY_DSR_HANDLING)
+    assert (run_row.kind, run_row.reference_id) == ("subject_erasure", str(receipt.pk))
+    assert run_row.counts["identifiers_suppressed"] == 3
+    assert str(customer_id) not in json.dumps([run_row.counts, run_row.parameters, run_row.message])
 
 
 @pytest.mark.parametrize(
