@@ -249,6 +249,9 @@ IDENTITY_REVIEW_PROBABILITY = env.float("IDENTITY_REVIEW_PROBABILITY", default=0
 # The customer's preference page (consent.services.preferences): the links put in e-mail footers are absolute when
 # the base URL is set (the public address of this site) and expire after the given number of days.
 PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="" if PRODUCTION else "http://localhost:8000")
+if PRODUCTION and not PREFERENCE_LINK_BASE_URL.startswith("https://"):
+    # A link in an e-mail footer must reach the public site, over TLS: it carries the key to the customer's choices.
+    raise ImproperlyConfigured("PRODUCTION=true needs PREFERENCE_LINK_BASE_URL: the site's public https:// address.")
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)

@@ -33,6 +33,7 @@ def production_env() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "PSEUDONYMISATION_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "cdp.example.com",
+        "PREFERENCE_LINK_BASE_URL": "https://cdp.example.com",
     }
 
 
@@ -51,6 +52,14 @@ def test_production_refuses_the_development_key(production_env):
     result = run_manage("check", **production_env)
     assert result.returncode != 0
     assert "needs SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("base_url", ["", "http://cdp.example.com"])
+def test_production_refuses_preference_links_that_are_not_public_https(production_env, base_url):
+    production_env["PREFERENCE_LINK_BASE_URL"] = base_url
+    result = run_manage("check", **production_env)
+    assert result.returncode != 0
+    assert "needs PREFERENCE_LINK_BASE_URL" in result.stderr
 
 
 def test_production_refuses_debug(production_env):
