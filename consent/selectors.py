@@ -102,6 +102,34 @@ def consent_current_state(*, customer_ids: Iterable[Any]) -> dict[tuple[Any, str
     return state
 
 
+@dataclass(frozen=True)
+class ConsentHistoryEntry:
+    """One event of a customer's ledger, as the profile shows it (the proof itself stays in the ledger's admin)."""
+
+    occurred_at: dt.datetime
+    purpose: str
+    channel: str
+    status: str
+    captured_via: str
+    source: str
+    policy_version: str
+
+    @property
+    def granted(self) -> bool:
+        return self.status == ConsentStatus.GRANTED
+
+
+def consent_history(*, customer_id: Any, limit: int = 20) -> tuple[list[ConsentHistoryEntry], bool]:
+    """The customer's latest `limit` ledger events, newest first, and whether older ones exist. One query."""
+    columns = ("occurred_at", "purpose__key", "channel__key", "status", "captured_via", "source_key", "policy_version")
+    events = ConsentEvent.objects.filter(customer_id=customer_id).order_by(*_LATEST_FIRST).values_list(*columns)
+    rows = [
+        ConsentHistoryEntry(occurred_at, purpose, channel or "", status, captured_via, source, policy_version)
+        for occurred_at, purpose, channel, status, captured_via, source, policy_version in events[: limit + 1]
+    ]
+    return rows[:limit], len(rows) > limit
+
+
 def _purpose(key: str) -> Purpose:
     purpose = Purpose.objects.filter(key=key).first()
     if purpose is None:

@@ -13,8 +13,10 @@ from cdp.models import Customer
 from cdp.pipeline import DemoContext, register_demo_step
 from cdp.profile.panels import register_profile_panel
 from cdp.profile.search import customers_refresh_search_keys
+from consent.selectors import consent_history
 
 CONSENTS_TEMPLATE = "cdp/profile/panel_consents.html"
+CONSENT_HISTORY_SHOWN = 20  # the latest events on the profile; the ledger's admin lists them all
 PLACEHOLDER_TEMPLATE = "cdp/profile/panel_placeholder.html"
 NOT_COMPUTED = "not_computed"
 
@@ -86,7 +88,13 @@ def register_consents_panel() -> None:
 
     def context(customer: Customer) -> dict:
         # The customer's id lets staff with the permission get the customer's preference link from the panel.
-        return {"consents": consent_rows(reader, customer) if reader else [], "customer_id": customer.pk}
+        history, older = consent_history(customer_id=customer.pk, limit=CONSENT_HISTORY_SHOWN)
+        return {
+            "consents": consent_rows(reader, customer) if reader else [],
+            "history": history,
+            "older_history": older,
+            "customer_id": customer.pk,
+        }
 
     def api(customer: Customer) -> dict:
         return {"consents": [row.as_dict() for row in consent_rows(reader, customer)] if reader else []}

@@ -18,8 +18,9 @@ from tests.cdp.profile_data import add_interactions, add_receipts, add_return, k
 pytestmark = pytest.mark.django_db
 
 # Session, user, the user's permissions (2), then the selectors: customer, source records, identifiers, figures,
-# 3 favourites, timeline (receipts, interactions, their lines), spend by month, the consents panel, the restriction.
-PROFILE_PAGE_QUERIES = 17
+# 3 favourites, timeline (receipts, interactions, their lines), spend by month, the consents panel and its history,
+# the restriction.
+PROFILE_PAGE_QUERIES = 18
 SEARCH_PAGE_QUERIES = 9  # session, user, permissions (2), then the search's five
 
 

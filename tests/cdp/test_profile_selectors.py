@@ -362,8 +362,21 @@ def test_consents_panel_says_none_when_the_consent_app_has_no_selector(monkeypat
     customer = CustomerFactory()
     ConsentEventFactory(customer=customer)
     panel = next(p for p in panels.panels_render(customer) if p.key == "consents")
-    assert panel.context == {"consents": [], "customer_id": customer.pk}
+    assert (panel.context["consents"], panel.context["customer_id"]) == ([], customer.pk)
     assert panels.panels_api(customer)["consents"] == {"consents": []}
+
+
+def test_consents_panel_shows_the_ledger_history_newest_first():
+    customer = CustomerFactory()
+    old = ConsentEventFactory(customer=customer, status="granted", occurred_at=dt.datetime(2022, 1, 1, tzinfo=dt.UTC))
+    new = ConsentEventFactory(customer=customer, status="withdrawn", occurred_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    ConsentEventFactory()  # another customer's
+    panel = next(p for p in panels.panels_render(customer) if p.key == "consents")
+    history = panel.context["history"]
+    expected = [(new.occurred_at, "withdrawn"), (old.occurred_at, "granted")]
+    assert [(event.occurred_at, event.status) for event in history] == expected
+    assert panel.context["older_history"] is False
+    assert not history[0].granted
 
 
 def test_timeline_pages_stop_at_a_bounded_depth(history):

@@ -82,3 +82,13 @@ def test_a_recorded_event_is_never_changed_in_the_admin(crm_client):
 def test_marketing_analysts_cannot_record_consent(client, role_users):
     client.force_login(role_users["marketing"])
     assert client.get(ADD).status_code == 403
+
+
+def test_the_profile_links_to_the_customer_s_whole_ledger(crm_client):
+    customer = CustomerFactory()
+    mine = ConsentEventFactory(customer=customer)
+    ConsentEventFactory()  # another customer's
+    changelist = reverse("admin:consent_consentevent_changelist")
+    assert f"{changelist}?customer={customer.pk}" in crm_client.get(f"/customers/{customer.pk}/").content.decode()
+    response = crm_client.get(changelist, {"customer": str(customer.pk)})
+    assert [event.pk for event in response.context["cl"].result_list] == [mine.pk]
