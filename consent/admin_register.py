@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from consent.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from consent.models import Controller, ProcessingActivity, ProcessingRun
 from consent.services.register import processing_activities_review
 from consent.services.register_export import register_export_csv, register_export_pdf
@@ -34,26 +35,17 @@ class ControllerAdmin(SimpleHistoryAdmin):
         return False  # the register names its controller: activities keep pointing at it
 
 
-class ProcessingRunInline(admin.TabularInline):
+class ProcessingRunInline(ReadOnlyInline):
     """The latest runs recorded under the activity; the full list is on the runs page, filtered by activity."""
 
     model = ProcessingRun
     fields = ("kind", "status", "started_at", "finished_at", "actor", "counts", "reference")
-    readonly_fields = fields
-    extra = 0
     max_num = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = f"latest runs (up to {INLINE_RUNS})"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor").order_by("-started_at", "-pk")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ProcessingActivity)
@@ -146,7 +138,7 @@ class ProcessingActivityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProcessingRun)
-class ProcessingRunAdmin(admin.ModelAdmin):
+class ProcessingRunAdmin(ReadOnlyAdmin):
     """Runs are recorded by the product: read-only here."""
 
     list_display = ("started_at", "activity", "kind", "status", "finished_at", "actor", "counts", "reference")
@@ -156,12 +148,3 @@ class ProcessingRunAdmin(admin.ModelAdmin):
     ordering = ("-started_at", "-pk")
     show_full_result_count = False
     list_per_page = 50
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

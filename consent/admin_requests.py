@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from consent.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from consent.models import (
     DataSubjectRequest,
     DataSubjectRequestEvent,
@@ -63,50 +64,23 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInline):
     model = DataSubjectRequestEvent
     fields = ("at", "action", "actor_name", "from_status", "to_status", "note")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "audit step"
     verbose_name_plural = "audit trail (who, when, what)"
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ExportInline(admin.TabularInline):
+class ExportInline(ReadOnlyInline):
     model = SubjectExport
     fields = ("created_at", "size", "sha256", "expires_at", "downloaded_at", "downloaded_by", "deleted_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     fk_name = "request"
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReceiptInline(admin.TabularInline):
+class ReceiptInline(ReadOnlyInline):
     model = ErasureReceipt
     fields = ("reference", "erased_at", "actor_name", "suppressed", "identifiers_suppressed", "files_deleted")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- Workflow steps: a small form each, applied by a service ---------------------------------------------------------
@@ -468,7 +442,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(ErasureReceipt)
-class ErasureReceiptAdmin(admin.ModelAdmin):
+class ErasureReceiptAdmin(ReadOnlyAdmin):
     list_display = ("reference", "erased_at", "actor_name", "request", "suppressed", "identifiers_suppressed")
     list_filter = ("suppressed",)
     search_fields = ("=reference",)
@@ -509,18 +483,9 @@ class ErasureReceiptAdmin(admin.ModelAdmin):
             rows,
         )
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ProcessingRestriction)
-class ProcessingRestrictionAdmin(admin.ModelAdmin):
+class ProcessingRestrictionAdmin(ReadOnlyAdmin):
     list_display = ("customer", "started_at", "lifted_at", "request")
     list_filter = (("lifted_at", admin.EmptyFieldListFilter),)
     list_select_related = ("customer", "request")
@@ -535,12 +500,4 @@ class ProcessingRestrictionAdmin(admin.ModelAdmin):
         "lifted_by",
         "lift_reason",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False  # through a restriction request, so that it is audited
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    # Added and lifted only through a restriction request, so that it is audited (ReadOnlyAdmin).
