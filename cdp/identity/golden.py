@@ -20,6 +20,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from cdp.identity.features import address_key, fold
+from cdp.ingest.bulk import history_insert
 from cdp.models import Customer, PersonFields, SourceRecord
 from cdp.profile.search import customers_refresh_search_keys
 
@@ -42,6 +43,9 @@ def _comparable(name: str, value) -> object:
 
 def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]]:
     """The golden values and, for each field, the key of the source it came from."""
+    records = list(records)
+    if len(records) == 1:
+        return _golden_values_single(records[0])
     ranked = sorted(records, key=lambda r: (r.source.priority, -r.updated_at.timestamp() if r.updated_at else 0))
     values: dict = {}
     origins: dict[str, str] = {}
@@ -69,6 +73,24 @@ def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]
     return values, origins
 
 
+def _golden_values_single(record: SourceRecord) -> tuple[dict, dict[str, str]]:
+    """What the rules give for one record alone (every import's new customer): its own non-empty values."""
+    values: dict = {}
+    origins: dict[str, str] = {}
+    key = record.source.key
+    for names in _UNITS:
+        for name in names:
+            value = getattr(record, name)
+            if value in (None, ""):
+                values[name] = None if name == "birth_date" else ""
+            else:
+                values[name] = value
+                origins[name] = key
+    values = {name: values[name] for name in PersonFields.PERSON_FIELDS}
+    values["signup_date"] = record.signup_date or None
+    return values, origins
+
+
 def customers_refresh_golden(customer_ids: Iterable) -> int:
     """Recompute the golden record of these customers from their source records; returns how many changed."""
     customer_ids = list(set(customer_ids))
@@ -90,7 +112,7 @@ def customers_refresh_golden(customer_ids: Iterable) -> int:
             changed.append(customer)
     if changed:
         rows_update(Customer, changed, [*GOLDEN_FIELDS, "field_sources", "updated_at"])
-        Customer.history.bulk_history_create(changed, update=True, batch_size=CHUNK)
+        history_insert(Customer, changed, update=True, change_reason="")
         # a renamed customer is found under its new name at once
         customers_refresh_search_keys(customer_ids=[customer.pk for customer in changed])
     return len(changed)
@@ -100,7 +122,7 @@ def rows_update(model: type[models.Model], objs: list[models.Model], field_names
     """UPDATE each row's fields with one prepared statement run for all rows (executemany).
 
     Django's bulk_update builds one CASE WHEN per field and row, which costs more than the update itself past a few
-    thousand rows; history rows are the caller's (``bulk_history_create``).
+    thousand rows; history rows are the caller's (``history_insert``).
     """
     if not objs:
         return

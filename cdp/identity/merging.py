@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cdp.identity.golden import customers_refresh_golden, rows_update
+from cdp.ingest.bulk import history_insert
 from cdp.models import Customer, Identifier, Interaction, MergeEvent, MergeReview, Receipt, ResolutionRun, SourceRecord
 from consent.selectors import restricted_among
 
@@ -79,7 +80,7 @@ def merge_groups(
         customer.merged_into_id = survivor_of[customer.pk]
         customer.updated_at = now
     rows_update(Customer, duplicates, ["status", "merged_into", "updated_at"])
-    Customer.history.bulk_history_create(duplicates, update=True, batch_size=CHUNK)
+    history_insert(Customer, duplicates, update=True, change_reason="")
     merged_ids = [customer.pk for customer in duplicates]
     moved: dict[uuid.UUID, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for field in customer_relations():

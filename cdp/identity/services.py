@@ -64,6 +64,7 @@ RECORD_COLUMNS = (
 )
 
 MATCH_KEY_FIELDS = ("match_family", "match_given", "match_name", "match_address")
+CANDIDATE_CHUNK = 5000
 
 REASON_REQUIRED = "a reason is required"
 NOT_PENDING = "this review has already been decided"
@@ -471,14 +472,20 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Ma
         },
         {"match_name__in": {key for key, count in name_counts.items() if count <= NAME_BLOCK_CAP}},
     ]
-    found: dict[int, dict] = {}
+    found: dict[int, None] = {}  # ids in the order the keys find them
     for lookup in lookups:  # one indexed query per key: an OR of them all would scan the table
         if not all(lookup.values()):
             continue
-        for row in SourceRecord.objects.filter(**lookup).values(*RECORD_COLUMNS):
-            if row["id"] not in new_ids:
-                found[row["id"]] = row
-    return list(found.values())
+        # ids only (read from the index): the new records find themselves under most keys, and others repeat
+        for record_id in SourceRecord.objects.filter(**lookup).values_list("id", flat=True):
+            if record_id not in new_ids:
+                found[record_id] = None
+    ids = list(found)
+    rows: dict[int, dict] = {}
+    for start in range(0, len(ids), CANDIDATE_CHUNK):  # bounded IN lists (SQLite allows 32,766 parameters)
+        chunk = ids[start : start + CANDIDATE_CHUNK]
+        rows.update((row["id"], row) for row in SourceRecord.objects.filter(pk__in=chunk).values(*RECORD_COLUMNS))
+    return [rows[record_id] for record_id in ids if record_id in rows]
 
 
 def identity_match_records(*, records: list[SourceRecord], actor=None) -> Outcome:

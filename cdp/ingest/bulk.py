@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
 
 
 def _adapter(field: models.Field):
@@ -59,3 +62,79 @@ def bulk_insert(model: type[models.Model], field_names: Sequence[str], rows: Ite
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)
             count = len(batch)
     return count
+
+
+def _auto_pk(model: type[models.Model]) -> models.Field | None:
+    pk = model._meta.pk
+    return pk if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField) else None
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """The next `count` values of a PostgreSQL table's id sequence, taken before the rows are copied in."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def objects_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """Insert unsaved instances through the bulk path, as ``bulk_create`` would: auto_now fields set, ids set on them.
+
+    On PostgreSQL the ids are taken from the table's sequence first; on SQLite they are read back after the insert:
+    the connection holds the database's only write lock for the whole transaction, so the rows of one executemany
+    get consecutive ids ending at ``last_insert_rowid()``.
+    """
+    if not objs:
+        return
+    auto_pk = _auto_pk(model)
+    fields = [field for field in model._meta.concrete_fields if field is not auto_pk]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objs:
+        for field in stamped:  # one timestamp per row and field, as bulk_create's pre_save gives them
+            field.pre_save(obj, add=True)
+    if auto_pk is not None and connection.vendor == "postgresql":
+        for obj, pk in zip(objs, _reserve_ids(model, len(objs)), strict=True):
+            setattr(obj, auto_pk.attname, pk)
+        fields.insert(0, auto_pk)
+    names = [field.attname for field in fields]
+    values = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+    bulk_insert(model, names, (values(obj) for obj in objs))
+    if auto_pk is not None and connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_insert_rowid()")
+            last = cursor.fetchone()[0]
+        for offset, obj in enumerate(objs, start=last - len(objs) + 1):
+            setattr(obj, auto_pk.attname, offset)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def history_insert(
+    model: type[models.Model], objs: Sequence[models.Model], *, update: bool = False, change_reason: str | None
+) -> int:
+    """The django-simple-history rows that ``bulk_history_create`` writes for saved instances, through the bulk path.
+
+    Same columns and values: history_type "+" (or "~" with ``update``), the time of writing, the default history user
+    (the request's user under the history middleware, else none) unless an instance names its own, and the change
+    reason (``bulk_create_with_history`` gives None, ``bulk_history_create`` called directly "").
+    """
+    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return 0
+    history = model.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    values = operator.attrgetter(*tracked)
+    default_user = history.get_default_history_user(objs[0])
+    history_type = "~" if update else "+"
+
+    def rows() -> Iterable[tuple]:
+        for obj in objs:
+            user = getattr(obj, "_history_user", default_user)
+            reason = getattr(obj, "_change_reason", None) or change_reason
+            date = getattr(obj, "_history_date", None) or timezone.now()
+            yield (*values(obj), date, reason, history_type, user.pk if user is not None else None)
+
+    names = [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    return bulk_insert(history, names, rows())

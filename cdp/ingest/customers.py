@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cdp.identity import customers_refresh_golden, golden_values
+from cdp.identity.golden import rows_update
 from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_records, record_set_match_keys
+from cdp.ingest.bulk import history_insert, objects_insert
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
 from cdp.profile.search import customer_search_key, customer_search_key_reversed
@@ -67,9 +67,15 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
         )
         record.customer = customer
         customers.append(customer)
-    bulk_create_with_history(customers, Customer)
-    bulk_create_with_history(records, SourceRecord)
+    _insert_with_history(Customer, customers)
+    _insert_with_history(SourceRecord, records)
     return records
+
+
+def _insert_with_history(model, objs: list) -> None:
+    """What ``bulk_create_with_history`` writes (the rows, then their "+" history rows), through the bulk path."""
+    objects_insert(model, objs)
+    history_insert(model, objs, change_reason=None)
 
 
 def _update(changes: list[SourceRecord]) -> None:
@@ -77,9 +83,9 @@ def _update(changes: list[SourceRecord]) -> None:
     for record in changes:
         record.updated_at = now
         record_set_match_keys(record)
-    bulk_update_with_history(
-        changes, SourceRecord, [*RECORD_FIELDS, "attributes", "content_hash", "updated_at", *MATCH_KEY_FIELDS]
-    )
+    # as bulk_update_with_history would: the rows, then their "~" history rows
+    rows_update(SourceRecord, changes, [*RECORD_FIELDS, "attributes", "content_hash", "updated_at", *MATCH_KEY_FIELDS])
+    history_insert(SourceRecord, changes, update=True, change_reason=None)
     Identifier.objects.filter(source_record__in=changes).delete()
     customers_refresh_golden(record.customer_id for record in changes if record.customer_id)
 
@@ -124,7 +130,7 @@ def write_customers(source: Source, rows: list[CustomerRow]) -> tuple[int, int, 
     if changed:
         _update(changed)
     identifiers = [identifier for record in (*created, *changed) for identifier in record_identifiers(record)]
-    bulk_create_with_history(identifiers, Identifier)
+    _insert_with_history(Identifier, identifiers)
     if created:
         link_waiting_activity(source, created)
         identity_match_records(records=created)  # merges auto-matches, queues reviews (cdp.identity)
