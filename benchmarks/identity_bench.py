@@ -85,23 +85,11 @@ def _read(path: Path) -> dict[tuple[str, str], str]:
 def naive_clusters(folder: Path) -> dict[tuple[str, str], str]:
     """Exact match on (first name, last name, birth date) after the importers' normalisation and case folding."""
     from cdp.identity.features import fold
-    from cdp.ingest import types as t
-    from cdp.ingest.rows import RowContext, parse_customer
 
     clusters = {}
-    for source in SOURCES:
-        with (folder / f"customers_{source}.csv").open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            ctx = RowContext(options=t.ImportOptions().resolved(), columns=frozenset(reader.fieldnames))
-            for raw in reader:
-                try:
-                    row = parse_customer(raw, ctx)
-                except t.RowRejected:
-                    continue
-                values = row.values
-                key = (fold(values.get("first_name")), fold(values.get("last_name")), values.get("birth_date"))
-                complete = all(key)
-                clusters[(source, row.external_id)] = repr(key) if complete else f"{source}:{row.external_id}"
+    for source, external_id, values in _parsed_records(folder):
+        key = (fold(values.get("first_name")), fold(values.get("last_name")), values.get("birth_date"))
+        clusters[(source, external_id)] = repr(key) if all(key) else f"{source}:{external_id}"
     return clusters
 
 
@@ -239,34 +227,23 @@ def candidate_pairs(customers: int) -> list[tuple[int, int, float]]:
     from cdp.identity.features import name_key, record_features
     from cdp.identity.rules import IdentityView
     from cdp.identity.services import Loaded, _enrich
-    from cdp.ingest import types as t
-    from cdp.ingest.rows import RowContext, parse_customer
 
     folder = demo_folder(customers, 1.0)
     truth = _read(folder / "truth" / "records.csv")
     rows = []
-    for source in SOURCES:
-        with (folder / f"customers_{source}.csv").open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            ctx = RowContext(options=t.ImportOptions().resolved(), columns=frozenset(reader.fieldnames))
-            for raw in reader:
-                try:
-                    row = parse_customer(raw, ctx)
-                except t.RowRejected:
-                    continue
-                v = row.values
-                features = record_features(
-                    first_name=v.get("first_name", ""),
-                    last_name=v.get("last_name", ""),
-                    email=v.get("email", ""),
-                    phone=v.get("phone", ""),
-                    birth_date=v.get("birth_date"),
-                    gender=v.get("gender", ""),
-                    address=v.get("address", ""),
-                    postcode=v.get("postcode", ""),
-                    city=v.get("city", ""),
-                )
-                rows.append((truth.get((source, row.external_id), ""), features))
+    for source, external_id, v in _parsed_records(folder):
+        features = record_features(
+            first_name=v.get("first_name", ""),
+            last_name=v.get("last_name", ""),
+            email=v.get("email", ""),
+            phone=v.get("phone", ""),
+            birth_date=v.get("birth_date"),
+            gender=v.get("gender", ""),
+            address=v.get("address", ""),
+            postcode=v.get("postcode", ""),
+            city=v.get("city", ""),
+        )
+        rows.append((truth.get((source, external_id), ""), features))
     rows.sort(key=lambda item: item[0])  # persons in order of creation: a prefix is a smaller retailer
     out = []
     for size in PAIR_SIZES:
