@@ -312,7 +312,10 @@ class ReceiptLine(models.Model):
     # The unique (receipt, line_no) starts with receipt and serves its lookups: no second index on the biggest table.
     receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="receipt_lines")
+    # No index on product either: nothing reads lines by product (analytics scan them whole), and keeping one costs
+    # about a third of the time to write a line (a few thousand products, millions of duplicate keys). Deleting a
+    # product, the one lookup by product (its PROTECT check), scans the table once.
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="receipt_lines", db_index=False)
     quantity = models.IntegerField(help_text="Negative for a returned item.")
     unit_price_minor = models.BigIntegerField()
     discount_minor = models.BigIntegerField(default=0)

@@ -387,16 +387,16 @@ def stage_rows(job: PgImport, ctx: RowContext) -> int:
         "latest": ctx.now + FUTURE_TOLERANCE,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_items_sql(job), params)
-        cursor.execute(_headers_sql(job), params)
-        cursor.execute(staging.sql("ANALYZE {items}"))
-        cursor.execute(staging.sql("ANALYZE {headers}"))
-        # Joins on several text columns: the planner's estimate is far too low, so it would pick a nested loop (which
-        # is quadratic here) and never a parallel plan.
+        # Groupings and joins on several text columns over every row: the planner's estimates are far too low, so it
+        # would pick a nested loop (quadratic here) and never a parallel plan.
         cursor.execute(
             "SELECT set_config('enable_nestloop', 'off', true), set_config('parallel_setup_cost', '0', true),"
             " set_config('parallel_tuple_cost', '0', true)"
         )
+        cursor.execute(_items_sql(job), params)
+        cursor.execute(_headers_sql(job), params)
+        cursor.execute(staging.sql("ANALYZE {items}"))
+        cursor.execute(staging.sql("ANALYZE {headers}"))
         cursor.execute(_staged_sql(job), params)
         read = cursor.rowcount
         cursor.execute(
