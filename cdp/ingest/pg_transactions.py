@@ -16,6 +16,12 @@
    lines says whether the file has such a pair: when it does, the merge is rolled back to its savepoint and done
    again after the explicit check, which sorts the whole file and is only paid when needed.
 
+A file bigger than what the receipt tables already hold (a first load of history, typically) is a bulk load, as
+PostgreSQL's documentation describes for populating a database: the secondary indexes of receipts and lines are
+dropped before the inserts and built again after them (one sort per index instead of one descent per row, which is
+most of an insert's cost), and the two tables are locked until the commit. Readers of receipts wait for such an
+import; a smaller import (the daily delta) keeps the indexes and the tables readable.
+
 All of it runs in the caller's transaction: the file is one batch, written whole or not at all. The staging tables
 are UNLOGGED (no WAL, and PostgreSQL may scan them with parallel workers), named uniquely per import, created inside
 that transaction and dropped at its end: a failed import leaves none behind.
@@ -151,8 +157,9 @@ def _tune_transaction(cursor) -> None:
         cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> bool:
-    """COPY the file into the raw staging table; False when PostgreSQL cannot read it as CSV (nothing is left)."""
+def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> int | None:
+    """COPY the file into the raw staging table: its rows, or None when PostgreSQL cannot read it as CSV (nothing is
+    left)."""
     staging = job.staging
     columns = ", ".join(f"c{i} text" for i in range(len(job.fields)))
     encoding = PG_ENCODINGS[codecs.lookup(job.options.encoding).name]
@@ -182,11 +189,12 @@ def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> boo
                         done += len(block)
                         if progress:
                             progress(done, total)
+                rows = cursor.cursor.rowcount
         except (DatabaseError, psycopg.Error):  # COPY runs on the driver's cursor: its errors are the driver's
             cursor.execute(staging.sql("DROP TABLE {raw}"))
-            return False
+            return None
         cursor.execute(staging.sql("ANALYZE {raw}"))
-    return True
+    return rows
 
 
 def _channel_case(expression: str) -> str:
@@ -665,6 +673,69 @@ EXISTING_TOTALS = """
 """
 
 
+BULK_TABLES = ("cdp_receipt", "cdp_receiptline")
+BULK_LOCK_TIMEOUT = "5s"  # a bulk load waits this long for readers to finish, then imports with the indexes kept
+
+# The tables' indexes but their primary keys, with what builds them again: each index's own definition and, for a
+# unique constraint, its name. A deferrable constraint cannot be rebuilt from an index: then there is no bulk load.
+SECONDARY_INDEXES = """
+    SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+      quote_ident(c.conname), coalesce(c.condeferrable, false)
+    FROM pg_index i
+    LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype = 'u'
+    WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+    ORDER BY 1, 2
+"""
+
+
+def bulk_load(lines: int) -> bool:
+    """Lock the receipt tables for a bulk load when the file brings more lines than they hold; True when it did.
+
+    Decided before the import reads the tables, so that two imports never wait for each other's lock upgrade. The
+    size of the table comes from the catalogue (no lock on it); the role must own the tables to drop their indexes.
+    """
+    if lines < settings.INGEST_BULK_LOAD_MIN_LINES:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT CASE WHEN reltuples >= 0 THEN reltuples ELSE pg_relation_size(oid) / 64 END,
+                 pg_has_role(relowner, 'USAGE')
+               FROM pg_class WHERE oid = 'cdp_receiptline'::regclass"""
+        )
+        held, owner = cursor.fetchone()
+        if not owner or lines <= held:
+            return False
+        try:
+            with transaction.atomic():
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOCK_TIMEOUT])
+                cursor.execute(f"LOCK TABLE {', '.join(BULK_TABLES)} IN ACCESS EXCLUSIVE MODE")
+        except DatabaseError:  # readers kept the tables past the timeout: the indexes stay
+            return False
+        finally:
+            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+    return True
+
+
+def _drop_secondary_indexes(cursor) -> list[tuple[str, str, str, str | None]] | None:
+    """Drop the receipt tables' secondary indexes; what builds them again, or None when one cannot be rebuilt."""
+    cursor.execute(SECONDARY_INDEXES, [list(BULK_TABLES)])
+    indexes = cursor.fetchall()
+    if any(deferrable for *_, deferrable in indexes):
+        return None
+    for table, index, _definition, constraint, _deferrable in indexes:
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}" if constraint else f"DROP INDEX {index}")
+    return [(table, index, definition, constraint) for table, index, definition, constraint, _ in indexes]
+
+
+def _build_indexes(cursor, indexes: list[tuple[str, str, str, str | None]]) -> None:
+    """Build the dropped indexes again, as they were; a unique one fails on a duplicate as the inserts would have."""
+    for table, index, definition, constraint in indexes:
+        cursor.execute(definition)
+        if constraint:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING INDEX {index}")
+    cursor.execute(f"ANALYZE {', '.join(BULK_TABLES)}")
+
+
 def _skip_row_triggers(cursor) -> bool:
     """Turn the per-row foreign-key triggers off for this transaction when the role may; True when it did."""
     try:
@@ -675,14 +746,20 @@ def _skip_row_triggers(cursor) -> bool:
     return True
 
 
-def _merge_once(job: PgImport) -> tuple[int, int, int]:
+def _merge_once(job: PgImport, bulk: bool) -> tuple[int, int, int]:
     staging = job.staging
     params = {"source": job.source_id, "currency": job.options.currency}
     with connection.cursor() as cursor:
         cursor.execute(staging.sql(CATALOGUE))
         for statement in MERGE_CATALOGUE:
             cursor.execute(staging.sql(statement))
+        cursor.execute(
+            "SELECT set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true)"
+        )
         cursor.execute(staging.sql(RECEIPTS), params)
+        cursor.execute(
+            "SELECT set_config('parallel_setup_cost', '1000', true), set_config('parallel_tuple_cost', '0.1', true)"
+        )
         cursor.execute(staging.sql("ANALYZE {receipts}"))
         cursor.execute(
             staging.sql("SELECT bool_or(numbered < lines), bool_or(existing_id IS NOT NULL) FROM {receipts}")
@@ -692,10 +769,13 @@ def _merge_once(job: PgImport) -> tuple[int, int, int]:
         skipped = _skip_row_triggers(cursor)
         if skipped:
             cursor.execute(staging.sql(LOCK_REFERENCED), params)
+        dropped = _drop_secondary_indexes(cursor) if bulk else None
         cursor.execute(staging.sql(INSERT_RECEIPTS), params)
         cursor.execute(staging.sql("ANALYZE {receipt_ids}"))
         cursor.execute(staging.sql(INSERT_LINES, line_no=line_no))
         created, updated = cursor.rowcount, 0
+        if dropped is not None:
+            _build_indexes(cursor, dropped)
         if existing:
             cursor.execute(staging.sql(UPDATE_RECEIPTS), params)
             cursor.execute(staging.sql(EXISTING_LINES, line_no=line_no))
@@ -710,11 +790,11 @@ def _merge_once(job: PgImport) -> tuple[int, int, int]:
     return created, updated, staged - created - updated
 
 
-def merge(job: PgImport) -> tuple[int, int, int]:
+def merge(job: PgImport, *, bulk: bool = False) -> tuple[int, int, int]:
     """Upsert the staged rows; returns (created, updated, unchanged) counted in lines."""
     try:
         with transaction.atomic():  # a savepoint: a (receipt, line) twice in the file undoes the merge
-            return _merge_once(job)
+            return _merge_once(job, bulk)
     except IntegrityError as exc:
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_LINE:
             raise
@@ -722,7 +802,7 @@ def merge(job: PgImport) -> tuple[int, int, int]:
         cursor.execute(job.staging.sql("DROP TABLE IF EXISTS {catalogue}, {receipts}, {receipt_ids}"))
         _reject_duplicates(job, cursor, only_existing_receipts=False)
         cursor.execute(job.staging.sql("DELETE FROM {stg} WHERE NOT fast"))
-    return _merge_once(job)
+    return _merge_once(job, bulk)
 
 
 def import_file_pg(
@@ -737,10 +817,12 @@ def import_file_pg(
     with transaction.atomic():
         with connection.cursor() as cursor:
             _tune_transaction(cursor)
-        if not copy_file(job, progress):
+        lines = copy_file(job, progress)
+        if lines is None:
             return False
+        bulk = bulk_load(lines)
         result.read = stage_rows(job, ctx)
-        result.add(*merge(job))
+        result.add(*merge(job, bulk=bulk))
         result.rejected = write_rejects(job, sink)
         _drop_staging(job)
     return True

@@ -197,8 +197,8 @@ def test_an_interrupted_copy_import_writes_nothing_and_resumes(tmp_path, monkeyp
     path = write(tmp_path / "t.csv", T_HEADER, *lines)
     real_merge = pg_transactions.merge
 
-    def crash_after_merge(job):
-        real_merge(job)
+    def crash_after_merge(job, **options):
+        real_merge(job, **options)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pg_transactions, "merge", crash_after_merge)
