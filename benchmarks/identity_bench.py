@@ -154,6 +154,38 @@ def _parsed_records(folder: Path):
                 yield source, row.external_id, row.values
 
 
+def _features(values: dict):
+    """A parsed record's matching features, as identity resolution computes them."""
+    from cdp.identity.features import record_features
+
+    return record_features(
+        first_name=values.get("first_name", ""),
+        last_name=values.get("last_name", ""),
+        email=values.get("email", ""),
+        phone=values.get("phone", ""),
+        birth_date=values.get("birth_date"),
+        gender=values.get("gender", ""),
+        address=values.get("address", ""),
+        postcode=values.get("postcode", ""),
+        city=values.get("city", ""),
+    )
+
+
+def _agree(a, b) -> bool:
+    """Two (features, birth date) records agree on something besides the name."""
+    from cdp.identity.features import birth_dates_compatible
+
+    (fa, da), (fb, db) = a, b
+    return bool(
+        (da and db and birth_dates_compatible(da, db))
+        or (fa.email and fa.email == fb.email)
+        or (fa.email_local and fa.email_local == fb.email_local)
+        or (fa.phone and fa.phone == fb.phone)
+        or (fa.addr and fa.addr == fb.addr)
+        or (fa.postcode and fa.postcode == fb.postcode)
+    )
+
+
 def name_only_pairs(folder: Path) -> tuple[int, int]:
     """(true pairs joined by nothing but a name, true pairs): what no model can link without linking on names alone.
 
@@ -164,34 +196,10 @@ def name_only_pairs(folder: Path) -> tuple[int, int]:
     """
     from collections import defaultdict
 
-    from cdp.identity.features import birth_dates_compatible, record_features
-
     truth = _read(folder / "truth" / "records.csv")
     persons: dict[str, list] = defaultdict(list)
     for source, external_id, v in _parsed_records(folder):
-        features = record_features(
-            first_name=v.get("first_name", ""),
-            last_name=v.get("last_name", ""),
-            email=v.get("email", ""),
-            phone=v.get("phone", ""),
-            birth_date=v.get("birth_date"),
-            gender=v.get("gender", ""),
-            address=v.get("address", ""),
-            postcode=v.get("postcode", ""),
-            city=v.get("city", ""),
-        )
-        persons[truth.get((source, external_id), f"{source}:{external_id}")].append((features, v.get("birth_date")))
-
-    def agree(a, b) -> bool:
-        (fa, da), (fb, db) = a, b
-        return bool(
-            (da and db and birth_dates_compatible(da, db))
-            or (fa.email and fa.email == fb.email)
-            or (fa.email_local and fa.email_local == fb.email_local)
-            or (fa.phone and fa.phone == fb.phone)
-            or (fa.addr and fa.addr == fb.addr)
-            or (fa.postcode and fa.postcode == fb.postcode)
-        )
+        persons[truth.get((source, external_id), f"{source}:{external_id}")].append((_features(v), v.get("birth_date")))
 
     apart = total = 0
     for records in persons.values():
@@ -200,13 +208,62 @@ def name_only_pairs(folder: Path) -> tuple[int, int]:
         group = list(range(n))
         for i in range(n):
             for j in range(i + 1, n):
-                if agree(records[i], records[j]):
+                if _agree(records[i], records[j]):
                     group[_root(group, j)] = _root(group, i)
         sizes: dict[int, int] = defaultdict(int)
         for i in range(n):
             sizes[_root(group, i)] += 1
         apart += total_pairs(n) - sum(total_pairs(size) for size in sizes.values())
     return apart, total
+
+
+NAME_COUNT_BUCKETS = ((2, 2), (3, 3), (4, 5), (6, 10), (11, None))
+
+
+def name_only_by_frequency(folder: Path) -> list[tuple[str, int, int]]:
+    """Pairs a model could only link on the name, by how common the name is: (records bearing it, true, other).
+
+    The pairs: two records of different sources with the same first and last names (in either order, after folding),
+    nothing else in common (as `_agree` reads it) and nothing against (birth dates or genders that differ). Frequency
+    is the one thing left to weigh them by: the table says how often such a pair is one person.
+    """
+    from collections import defaultdict
+
+    from cdp.identity.features import birth_dates_compatible
+
+    truth = _read(folder / "truth" / "records.csv")
+    records = [
+        (source, truth.get((source, external_id)), _features(v), v.get("birth_date"))
+        for source, external_id, v in _parsed_records(folder)
+    ]
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, (_, _, features, _) in enumerate(records):
+        if features.fn and features.ln:
+            by_name[tuple(sorted((features.fn, features.ln)))].append(index)
+
+    def against(a, b) -> bool:
+        (_, _, fa, da), (_, _, fb, db) = a, b
+        return bool(
+            (da and db and not birth_dates_compatible(da, db)) or (fa.gender and fb.gender and fa.gender != fb.gender)
+        )
+
+    counts = {bucket: [0, 0] for bucket in NAME_COUNT_BUCKETS}
+    for members in by_name.values():
+        bucket = next(
+            (b for b in NAME_COUNT_BUCKETS if b[0] <= len(members) and (b[1] is None or len(members) <= b[1])), None
+        )
+        if bucket is None:
+            continue
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                ra, rb = records[a], records[b]
+                if ra[0] == rb[0] or _agree(ra[2:], rb[2:]) or against(ra, rb):
+                    continue
+                counts[bucket][0 if ra[1] is not None and ra[1] == rb[1] else 1] += 1
+    return [
+        (f"{low}" if low == high else (f"{low}–{high}" if high else f"{low} or more"), *counts[(low, high)])
+        for low, high in NAME_COUNT_BUCKETS
+    ]
 
 
 def _root(group: list[int], i: int) -> int:
@@ -224,26 +281,13 @@ def candidate_pairs(customers: int) -> list[tuple[int, int, float]]:
     from collections import Counter
 
     from cdp.identity import matching
-    from cdp.identity.features import name_key, record_features
+    from cdp.identity.features import name_key
     from cdp.identity.rules import IdentityView
     from cdp.identity.services import Loaded, _enrich
 
     folder = demo_folder(customers, 1.0)
     truth = _read(folder / "truth" / "records.csv")
-    rows = []
-    for source, external_id, v in _parsed_records(folder):
-        features = record_features(
-            first_name=v.get("first_name", ""),
-            last_name=v.get("last_name", ""),
-            email=v.get("email", ""),
-            phone=v.get("phone", ""),
-            birth_date=v.get("birth_date"),
-            gender=v.get("gender", ""),
-            address=v.get("address", ""),
-            postcode=v.get("postcode", ""),
-            city=v.get("city", ""),
-        )
-        rows.append((truth.get((source, external_id), ""), features))
+    rows = [(truth.get((source, external_id), ""), _features(v)) for source, external_id, v in _parsed_records(folder)]
     rows.sort(key=lambda item: item[0])  # persons in order of creation: a prefix is a smaller retailer
     out = []
     for size in PAIR_SIZES:
