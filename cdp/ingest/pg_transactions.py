@@ -555,19 +555,33 @@ MERGE_CATALOGUE = [
              IS DISTINCT FROM (cdp_product.name, cdp_product.category_id)""",
 ]
 
-# One row per receipt of the file: its totals and line counts from one pass, its header from its first row, and
-# the id it already has in the database, if any.
-RECEIPTS = """
-    CREATE UNLOGGED TABLE {receipts} AS
-    SELECT a.*, s.customer_external_id, s.store, s.channel, s.purchased_at, e.id AS existing_id
+# One row per receipt of the file: its totals, line counts and header from one pass, and the id it already has in
+# the database, if any. The header is its first row's; nearly always every row of a receipt has the same one, which
+# the least and greatest values tell without joining the rows again ("C" collation: a byte comparison suffices).
+_HEADER = ("customer_external_id", "store", "channel")
+RECEIPTS = (
+    """
+    CREATE UNLOGGED TABLE {{receipts}} AS
+    SELECT a.*, e.id AS existing_id
     FROM (
       SELECT receipt_id, min(row_no) AS first_row, count(*) AS lines, count(line) AS numbered,
              sum(quantity * unit_price_minor - discount_minor) AS total, sum(discount_minor) AS discount,
-             sum(quantity) AS items
-      FROM {stg} GROUP BY receipt_id
+             sum(quantity) AS items, {least}, min(purchased_at) AS purchased_at,
+             {same} AND min(purchased_at) = max(purchased_at) AS uniform
+      FROM {{stg}} GROUP BY receipt_id
     ) a
-    JOIN {stg} s ON s.row_no = a.first_row
     LEFT JOIN cdp_receipt e ON e.source_id = %(source)s AND e.receipt_id = a.receipt_id
+"""
+).format(
+    least=", ".join(f'min({name} COLLATE "C") COLLATE "default" AS {name}' for name in _HEADER),
+    same=" AND ".join(f'min({name} COLLATE "C") = max({name} COLLATE "C")' for name in _HEADER),
+)
+# Receipts whose rows disagree on the header take their first row's, as on the row-by-row path.
+FIRST_ROW_HEADERS = """
+    UPDATE {receipts} r SET customer_external_id = s.customer_external_id, store = s.store, channel = s.channel,
+      purchased_at = s.purchased_at
+    FROM {stg} s
+    WHERE NOT r.uniform AND s.row_no = r.first_row
 """
 
 # What the inserts below point to, locked as the foreign-key triggers would lock it (see the module's docstring).
@@ -762,9 +776,14 @@ def _merge_once(job: PgImport, bulk: bool) -> tuple[int, int, int]:
         )
         cursor.execute(staging.sql("ANALYZE {receipts}"))
         cursor.execute(
-            staging.sql("SELECT bool_or(numbered < lines), bool_or(existing_id IS NOT NULL) FROM {receipts}")
+            staging.sql(
+                "SELECT bool_or(numbered < lines), bool_or(existing_id IS NOT NULL), bool_or(NOT uniform)"
+                " FROM {receipts}"
+            )
         )
-        unnumbered, existing = cursor.fetchone()
+        unnumbered, existing, mixed = cursor.fetchone()
+        if mixed:
+            cursor.execute(staging.sql(FIRST_ROW_HEADERS))
         line_no = NUMBERED_LINE if unnumbered else "s.line"
         skipped = _skip_row_triggers(cursor)
         if skipped:

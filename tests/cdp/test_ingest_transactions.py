@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,22 @@ def test_a_value_longer_than_its_column_is_refused_with_its_row(tmp_path, column
     assert code == 1
     assert f"{column} too long" in read_errors(tmp_path / "e.csv")[0]["reasons"]
     assert ReceiptLine.objects.count() == 1
+
+
+def test_rows_of_one_receipt_that_disagree_on_its_header_keep_the_first_rows(tmp_path):
+    # given a receipt whose second line names another customer, store, channel and time (an export's glitch), all
+    # sorting before the first line's
+    path = write(
+        tmp_path / "t.csv",
+        T_HEADER,
+        "R1,1,C2,2025-01-03T11:00:00+01:00,S2,web,SKU1,P,x,1,1.00,0",
+        "R1,2,C1,2025-01-02T10:00:00+01:00,S1,store,SKU2,P,x,2,1.00,0",
+        "R2,1,C1,2025-01-04T10:00:00+01:00,S1,store,SKU1,P,x,1,1.00,0",
+    )
+    code, out = run("import_transactions", path)
+    assert code == 0, out
+    # then the receipt's header is its first row's, whichever path imported it, and both lines count in its totals
+    receipt = Receipt.objects.select_related("store").get(receipt_id="R1")
+    assert (receipt.customer_external_id, receipt.store.code, receipt.channel) == ("C2", "S2", "web")
+    assert receipt.purchased_at == dt.datetime(2025, 1, 3, 10, 0, tzinfo=dt.UTC)
+    assert (receipt.total_minor, receipt.item_count) == (300, 3)
