@@ -76,17 +76,28 @@ def scrub_import_errors(customer_ids: list[Any], keys: SubjectKeys) -> int:
 
 
 def scrub_history_identifiers(customer_ids: list[Any], keys: SubjectKeys) -> int:
-    """History rows of other customers that hold the subject's e-mail or phone (a golden record's versions while the
-    subject was merged into it, before an unmerge) lose those values; identifier history rows with them go.
+    """A merge copies the subject's values into another customer's history: while the subject was merged into it
+    (or it into the subject), that golden record's versions carried the subject's values, and an unmerge leaves
+    those versions behind. Erasure removes them there too (it runs before the subject's rows go, so their values
+    can still be read):
 
-    Only a merge puts a subject's values in another customer's history: without one (nearly every erasure, and the
-    nightly retention runs) nothing is scanned.
+    - the subject's e-mails and phones leave every history row that holds them, and identifier history rows with
+      them go;
+    - in the history of each merge partner (a customer named with the subject on a ``MergeEvent``), written since
+      their first merge (a merge records its event before it recomputes the golden record), every person field
+      whose value is one of the subject's values for that field (read from the subject's source records, customer
+      rows and their history) is blanked, unless the partner's own current records carry that value too (a family
+      name or a city two people share is the partner's as well, and stays).
+
+    Source record history needs no such pass: a merge re-points records without writing their history, and a
+    record's history is the subject's own, erased with it. Only a merge puts a subject's values in another
+    customer's history: without one (nearly every erasure, and the nightly retention runs) nothing is scanned.
+    Returns the number of values blanked and rows deleted; the values themselves are never logged.
     """
-    from django.db.models import Q
+    from cdp.models import Customer, Identifier, SourceRecord
 
-    from cdp.models import Customer, Identifier, MergeEvent, SourceRecord
-
-    if not MergeEvent.objects.filter(Q(other_id__in=customer_ids) | Q(survivor_id__in=customer_ids)).exists():
+    partners = _merge_partners(customer_ids)
+    if not partners:
         return 0
     changed = 0
     for model in (Customer, SourceRecord):
@@ -99,7 +110,91 @@ def scrub_history_identifiers(customer_ids: list[Any], keys: SubjectKeys) -> int
     if values:
         deleted, _ = Identifier.history.model.objects.filter(value__in=values).delete()
         changed += deleted
+    subject_values = _person_values(customer_ids)
+    if not any(subject_values.values()):
+        return changed
+    history = Customer.history.model
+    for partner, since in partners.items():
+        own = _current_person_values([partner])
+        for name, found in subject_values.items():
+            # a partner's own value stays; sorted, so that the statements are the same from one run to the next
+            foreign = sorted(found - own[name])
+            cleared = None if history._meta.get_field(name).null else ""
+            for chunk in _chunks(foreign):
+                rows = history.objects.filter(id=partner, history_date__gte=since, **{f"{name}__in": chunk})
+                changed += rows.update(**{name: cleared})
     return changed
+
+
+IN_CHUNK = 500  # bounded IN lists
+
+
+def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _merge_partners(customer_ids: list[Any]) -> dict[Any, Any]:
+    """The customers named with the subject on a merge or unmerge (either side), the subject left out, each with
+    the time of its first such event."""
+    from django.db.models import Q
+
+    from cdp.models import MergeEvent
+
+    ids = set(customer_ids)
+    partners: dict[Any, Any] = {}
+    for chunk in _chunks(list(ids)):
+        events = MergeEvent.objects.filter(Q(other_id__in=chunk) | Q(survivor_id__in=chunk))
+        for survivor_id, other_id, at in events.values_list("survivor_id", "other_id", "at"):
+            for pk in (survivor_id, other_id):
+                if pk is not None and pk not in ids and (pk not in partners or at < partners[pk]):
+                    partners[pk] = at
+    return dict(sorted(partners.items(), key=lambda item: str(item[0])))
+
+
+def _merged_person_fields() -> tuple[str, ...]:
+    """Person fields a merge copies into another golden record, besides e-mails and phones (identifiers, scrubbed
+    from every history row)."""
+    from cdp.models import PersonFields
+
+    return tuple(name for name in PersonFields.PERSON_FIELDS if name not in ("email", "phone"))
+
+
+def _empty_values() -> dict[str, set]:
+    return {name: set() for name in _merged_person_fields()}
+
+
+def _collect(values: dict[str, set], rows: Iterable[tuple]) -> None:
+    for row in rows:
+        for name, value in zip(_merged_person_fields(), row, strict=True):
+            if value not in (None, ""):
+                values[name].add(value)
+
+
+def _current_person_values(customer_ids: list[Any]) -> dict[str, set]:
+    """The person values customers' current source records and customer rows carry, by field."""
+    from cdp.models import Customer, SourceRecord
+
+    fields, values = _merged_person_fields(), _empty_values()
+    for chunk in _chunks(list(customer_ids)):
+        _collect(values, SourceRecord.objects.filter(customer_id__in=chunk).values_list(*fields))
+        _collect(values, Customer.objects.filter(pk__in=chunk).values_list(*fields))
+    return values
+
+
+def _person_values(customer_ids: list[Any]) -> dict[str, set]:
+    """The subject's person values, by field: its source records and customer rows, now and in their history."""
+    from cdp.models import Customer, SourceRecord
+
+    fields, values = _merged_person_fields(), _current_person_values(customer_ids)
+    for chunk in _chunks(list(customer_ids)):
+        record_ids = list(SourceRecord.objects.filter(customer_id__in=chunk).values_list("pk", flat=True))
+        for records in _chunks(record_ids):
+            rows = SourceRecord.history.model.objects.filter(id__in=records)
+            _collect(values, rows.values_list(*fields).distinct())
+        rows = Customer.history.model.objects.filter(id__in=chunk)
+        _collect(values, rows.values_list(*fields).distinct())
+    return values
 
 
 def _redact(text: str, values: list[str]) -> str:
