@@ -1,6 +1,7 @@
 """Consent and GDPR app: other apps register their personal data with it; it imports none of them."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ConsentConfig(AppConfig):
@@ -10,6 +11,10 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from consent import models as m
         from consent.registry import Erasure, register_personal_data
+        from consent.seeds import seed_reference_data
+
+        # After a flush the migrations' reference data is gone: seed it again (only into empty tables).
+        post_migrate.connect(seed_reference_data, sender=self, dispatch_uid="consent.seeds")
 
         # The proof of consent goes with the subject; the erasure receipt records that it existed.
         register_personal_data(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-
-from django.apps import apps
 
 from consent.models import ConsentEvent, ConsentStatus
 from consent.selectors import consent_allows
@@ -26,14 +22,7 @@ def wait_for(browser, condition):
     return WebDriverWait(browser, WAIT_SECONDS).until(condition)
 
 
-@pytest.fixture
-def seeded_purposes(transactional_db):
-    """The purposes and channels of the data migration: an earlier browser test's flush has emptied their tables."""
-    seed = importlib.import_module("consent.migrations.0002_seed_purposes_and_channels").seed
-    seed(apps, None)
-
-
-def test_a_customer_withdraws_a_consent_from_the_link_of_an_email(browser, live_server, seeded_purposes):
+def test_a_customer_withdraws_a_consent_from_the_link_of_an_email(browser, live_server):
     # given a customer who consented to e-mail marketing and to SMS marketing, and the link of their e-mails
     customer = CustomerFactory()
     ConsentEventFactory(customer=customer, purpose_key="email_marketing", channel_key="email")
