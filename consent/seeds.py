@@ -18,6 +18,7 @@ SEEDS = (
         (
             ("consent.migrations.0002_seed_purposes_and_channels", "seed"),
             ("consent.migrations.0003_data_subject_requests", "mark_direct_marketing"),
+            ("consent.migrations.0005_purpose_customer_wording", "word"),
         ),
     ),
     (("ProcessingActivity",), (("consent.migrations.0004_processing_register", "seed"),)),

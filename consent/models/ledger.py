@@ -35,7 +35,11 @@ class Purpose(models.Model):
 
     key = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text="For staff: what the purpose covers and its legal grounds.")
+    customer_wording = models.TextField(
+        blank=True,
+        help_text="What customers read on their preference page, in plain words (the description is for staff).",
+    )
     legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices, default=LegalBasis.CONSENT)
     retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days the data is kept after the last contact; empty means no fixed period."

@@ -162,7 +162,7 @@ def preference_choices(*, customer) -> list[PreferenceChoice]:
             PreferenceChoice(
                 key=purpose.key,
                 name=purpose.name,
-                description=purpose.description,
+                description=purpose.customer_wording,
                 legal_basis=purpose.legal_basis,
                 allowed=allowed,
                 since=since,

@@ -167,6 +167,19 @@ def test_the_page_opens_without_login_and_shows_the_customer_choices(client, cus
     assert "csrfmiddlewaretoken" in body
 
 
+def test_the_page_speaks_to_the_customer_not_to_staff(client, customer, page):
+    # given the seeded purposes: a staff description citing the law, and the customers' own wording
+    purpose = Purpose.objects.get(key="email_marketing")
+    assert "L34-5" in purpose.description
+    assert purpose.customer_wording
+    # when the customer opens their page
+    body = client.get(page).content.decode()
+    # then they read the customers' wording, never the staff description
+    assert purpose.customer_wording in row_of(body, "email_marketing")
+    assert "L34-5" not in body
+    assert "GDPR Art." not in body
+
+
 def test_an_invalid_link_gets_a_plain_not_found_page_that_reveals_nothing(client, customer, page):
     for bad in (page.replace(":", ":x", 1), "/privacy/preferences/anything/"):
         response = client.get(bad)
