@@ -1,7 +1,7 @@
 """Server time of the 360° profile page and of customer search on PostgreSQL, with the demo retailer at full size.
 
 1. Reuse the benchmark database when it already holds the demo retailer; otherwise build it with `manage.py demo
-   --customers N --data-dir var/bench/demo-N` (about an hour for 200,000 persons on 2 cores). Then migrate it,
+   --customers N --data-dir var/bench/demo-N` (about 40 minutes for 200,000 persons on 2 cores). Then migrate it,
    refresh the search keys and VACUUM ANALYZE.
 2. In this process, against that database (DEBUG off): a CRM user reads the profile page of random customers who
    have receipts, through Django's test Client (the whole middleware stack and the template, no network), after a
