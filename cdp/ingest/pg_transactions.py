@@ -719,6 +719,8 @@ def bulk_load(lines: int) -> bool:
         held, owner = cursor.fetchone()
         if not owner or lines <= held:
             return False
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (timeout,) = cursor.fetchone()
         try:
             with transaction.atomic():
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOCK_TIMEOUT])
@@ -726,7 +728,7 @@ def bulk_load(lines: int) -> bool:
         except DatabaseError:  # readers kept the tables past the timeout: the indexes stay
             return False
         finally:
-            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
     return True
 
 

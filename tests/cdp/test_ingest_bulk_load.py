@@ -124,6 +124,9 @@ def test_readers_holding_the_tables_keep_the_indexes(tmp_path, monkeypatch):
         assert "created 5" in out
         assert not any(" DROP CONSTRAINT " in sql or sql.startswith("DROP INDEX") for sql in statements)
         reader.rollback()
+    with connection.cursor() as cursor:  # the wait was the import's only
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        assert cursor.fetchone()[0] == "0"
     assert _indexes() == before
 
 
