@@ -111,6 +111,8 @@ def test_readers_holding_the_tables_keep_the_indexes(tmp_path, monkeypatch):
     monkeypatch.setattr(pg_transactions, "BULK_LOCK_TIMEOUT", "200ms")
     before = _indexes()
     db = connection.settings_dict
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', '7s', true)")
     # given another session reading receipts in an open transaction
     with psycopg.connect(
         dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"]
@@ -124,9 +126,9 @@ def test_readers_holding_the_tables_keep_the_indexes(tmp_path, monkeypatch):
         assert "created 5" in out
         assert not any(" DROP CONSTRAINT " in sql or sql.startswith("DROP INDEX") for sql in statements)
         reader.rollback()
-    with connection.cursor() as cursor:  # the wait was the import's only
+    with connection.cursor() as cursor:  # the session's own lock timeout is back after the import's wait
         cursor.execute("SELECT current_setting('lock_timeout')")
-        assert cursor.fetchone()[0] == "0"
+        assert cursor.fetchone()[0] == "7s"
     assert _indexes() == before
 
 
