@@ -83,8 +83,9 @@ def scrub_history_identifiers(customer_ids: list[Any], keys: SubjectKeys) -> int
 
     - the subject's e-mails and phones leave every history row that holds them, and identifier history rows with
       them go;
-    - in the history of each merge partner (a customer named with the subject on a ``MergeEvent``), written since
-      their first merge (a merge records its event before it recomputes the golden record), every person field
+    - in the history of each merge partner (a customer named with the subject on a ``MergeEvent``, or down a chain
+      of merges, see ``_merge_partners``), written since the subject's values could reach it (a merge records its
+      event before it recomputes the golden record), every person field
       whose value is one of the subject's values for that field (read from the subject's source records, customer
       rows and their history) is blanked, unless the partner's own current records carry that value too (a family
       name or a city two people share is the partner's as well, and stays).
@@ -134,22 +135,36 @@ def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
         yield values[start : start + size]
 
 
+MERGE_CHAIN_LIMIT = 10_000  # merge events followed from one subject (a chain is a handful in practice)
+
+
 def _merge_partners(customer_ids: list[Any]) -> dict[Any, Any]:
-    """The customers named with the subject on a merge or unmerge (either side), the subject left out, each with
-    the time of its first such event."""
+    """The customers the subject's values may have reached through merges, the subject left out, each with the time
+    from which its history can hold them: those named with the subject on a merge or unmerge and, down the chain,
+    those named on a later event with a customer already reached (S merged into T, then T into U)."""
     from django.db.models import Q
 
     from cdp.models import MergeEvent
 
-    ids = set(customer_ids)
-    partners: dict[Any, Any] = {}
-    for chunk in _chunks(list(ids)):
-        events = MergeEvent.objects.filter(Q(other_id__in=chunk) | Q(survivor_id__in=chunk))
-        for survivor_id, other_id, at in events.values_list("survivor_id", "other_id", "at"):
-            for pk in (survivor_id, other_id):
-                if pk is not None and pk not in ids and (pk not in partners or at < partners[pk]):
-                    partners[pk] = at
-    return dict(sorted(partners.items(), key=lambda item: str(item[0])))
+    subject = set(customer_ids)
+    events: dict[int, tuple] = {}
+    seen, frontier = set(subject), set(subject)
+    while frontier and len(events) < MERGE_CHAIN_LIMIT:  # the events of the customers connected to the subject
+        found = set()
+        for chunk in _chunks(sorted(frontier, key=str)):
+            rows = MergeEvent.objects.filter(Q(other_id__in=chunk) | Q(survivor_id__in=chunk))
+            for pk, survivor_id, other_id, at in rows.values_list("pk", "survivor_id", "other_id", "at"):
+                events[pk] = (at, pk, survivor_id, other_id)
+                found |= {survivor_id, other_id} - {None}
+        frontier = found - seen
+        seen |= found
+    reached: dict[Any, Any] = {}  # values travel forward in time only: one pass in the events' order
+    for at, _, survivor_id, other_id in sorted(events.values()):
+        ends = {survivor_id, other_id} - {None}
+        if ends & subject or ends & reached.keys():
+            for pk in ends - subject:
+                reached.setdefault(pk, at)
+    return dict(sorted(reached.items(), key=lambda item: str(item[0])))
 
 
 def _merged_person_fields() -> tuple[str, ...]:

@@ -95,3 +95,29 @@ def test_erasure_leaves_no_person_value_of_the_subject_in_a_former_merge_partner
     text = json.dumps(receipt.summary)
     assert "Claire" not in text
     assert SUBJECT["address"] not in text
+
+
+def test_a_chain_of_merges_carries_the_subjects_values_and_erasure_follows_it():
+    # given a subject merged into a partner, and that partner merged into a third customer: the third customer's
+    # golden record takes the subject's values through the partner
+    partner = _customer("crm", 100, "C1", PARTNER)
+    subject = _customer("eshop", 10, "W1", SUBJECT)
+    third = _customer("shop", 50, "S1", {**PARTNER, "first_name": "Paul", "email": "paul.martin@example.net"})
+    customer_merge(survivor=partner, duplicate=subject, actor=None, reason="same person")
+    customer_merge(survivor=third, duplicate=Customer.objects.get(pk=partner.pk), actor=None, reason="same person")
+    history = Customer.history.model.objects
+    assert history.filter(id=third.pk, first_name="Claire").exists()
+    # and both merges undone, the partner first
+    customer_unmerge(customer=Customer.objects.get(pk=partner.pk), actor=None, reason="three people after all")
+    if Customer.objects.get(pk=subject.pk).status == Customer.Status.MERGED:
+        customer_unmerge(customer=Customer.objects.get(pk=subject.pk), actor=None, reason="three people after all")
+    third_row = _row(third)
+    # when the subject is erased
+    subject_erase(customer=Customer.objects.get(pk=subject.pk), reason="Art. 17")
+    # then the third customer's history holds none of the subject's values either, and keeps its own
+    third_history = history.filter(id=third.pk)
+    assert not third_history.filter(first_name="Claire").exists()
+    assert not third_history.filter(birth_date=SUBJECT["birth_date"]).exists()
+    assert not third_history.filter(address=SUBJECT["address"]).exists()
+    assert third_history.filter(first_name="Paul").exists()
+    assert _row(third) == third_row
