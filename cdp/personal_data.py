@@ -85,10 +85,10 @@ def scrub_history_identifiers(customer_ids: list[Any], keys: SubjectKeys) -> int
       them go;
     - in the history of each merge partner (a customer named with the subject on a ``MergeEvent``, or down a chain
       of merges, see ``_merge_partners``), written since the subject's values could reach it (a merge records its
-      event before it recomputes the golden record), every person field
-      whose value is one of the subject's values for that field (read from the subject's source records, customer
-      rows and their history) is blanked, unless the partner's own current records carry that value too (a family
-      name or a city two people share is the partner's as well, and stays).
+      event before it recomputes the golden record), every person field whose value is one of the subject's values
+      for that field (read from the subject's source records, customer rows and their history) is blanked, unless
+      the partner's own current records carry that value too (a family name or a city two people share is the
+      partner's as well, and stays).
 
     Source record history needs no such pass: a merge re-points records without writing their history, and a
     record's history is the subject's own, erased with it. Only a merge puts a subject's values in another
