@@ -8,6 +8,16 @@ from pathlib import Path
 
 from django.core.management import CommandError, call_command
 
+# The receipt-line columns of DESIGN.md's import_transactions contract, and one line of a receipt in that shape.
+TRANSACTIONS_HEADER = (
+    "receipt_id,line,customer_external_id,timestamp,store,channel,sku,product_name,category,quantity,"
+    "unit_price,discount"
+)
+
+
+def receipt_line(receipt: str, line: int, sku: str, quantity: int) -> str:
+    return f"{receipt},{line},,2025-03-14T10:23:00+01:00,S1,store,{sku},Pain,bakery,{quantity},2.00,0"
+
 
 def write(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
     path.write_text("\n".join(lines) + "\n", encoding=encoding)

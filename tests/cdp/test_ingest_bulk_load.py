@@ -10,14 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from cdp.ingest import pg_transactions
 from cdp.models import Receipt, ReceiptLine
+from tests.cdp.importing import TRANSACTIONS_HEADER as HEADER
 from tests.cdp.importing import read_errors, run_command, write
+from tests.cdp.importing import receipt_line as _line
 
 pytestmark = pytest.mark.django_db
-
-HEADER = (
-    "receipt_id,line,customer_external_id,timestamp,store,channel,sku,product_name,category,quantity,"
-    "unit_price,discount"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -27,10 +24,6 @@ def _postgresql(settings):
     settings.INGEST_BULK_LOAD_MIN_LINES = 3
     with connection.cursor() as cursor:  # the size estimate the import reads, as it is now (earlier tests moved it)
         cursor.execute(f"ANALYZE {', '.join(pg_transactions.BULK_TABLES)}")
-
-
-def _line(receipt: str, line: int, sku: str, quantity: int, price: str = "2.00") -> str:
-    return f"{receipt},{line},,2025-03-14T10:23:00+01:00,S1,store,{sku},Pain,bakery,{quantity},{price},0"
 
 
 def _indexes() -> list[tuple]:

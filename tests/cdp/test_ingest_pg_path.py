@@ -14,14 +14,12 @@ from cdp.ingest.reader import CsvSource
 from cdp.ingest.rows import RowContext, parse_transaction
 from cdp.ingest.types import ImportOptions, RowRejected
 from cdp.models import Receipt, ReceiptLine
+from tests.cdp.importing import TRANSACTIONS_HEADER as HEADER
 from tests.cdp.importing import read_errors, run_command, write
+from tests.cdp.importing import receipt_line as _line
 
 pytestmark = pytest.mark.django_db
 
-HEADER = (
-    "receipt_id,line,customer_external_id,timestamp,store,channel,sku,product_name,category,quantity,"
-    "unit_price,discount"
-)
 ROWS = [
     "R1,1,,2025-03-14T10:23:00+02:00,S1,store,A1,Pain,bakery,1,2.50,0.00",  # offset
     "R2,1,,2025-03-14T10:23:00Z,S1,web,A2,Pain,bakery,2,2.5,0",  # Z, one decimal
@@ -147,10 +145,6 @@ def test_edge_timestamps_are_read_or_refused_alike(tmp_path):
     stored = dict(Receipt.objects.values_list("receipt_id", "purchased_at"))
     assert stored == {key: value.astimezone(dt.UTC) for key, value in accepted.items()}
     assert {row["receipt_id"]: row["reasons"] for row in read_errors(tmp_path / "e.csv")} == refused
-
-
-def _line(receipt: str, line: int, sku: str, quantity: int) -> str:
-    return f"{receipt},{line},,2025-03-14T10:23:00+01:00,S1,store,{sku},Pain,bakery,{quantity},2.00,0"
 
 
 def test_repeated_lines_are_refused_in_new_and_existing_receipts_alike(tmp_path):
