@@ -1,20 +1,17 @@
-"""The PostgreSQL bulk path for receipt lines: COPY the file into staging tables and merge it with set-based SQL.
+"""The PostgreSQL path for receipt lines: DuckDB reads and checks the file, PostgreSQL takes the rows through COPY.
 
-1. The file's bytes go unparsed into PostgreSQL: `COPY ... (FORMAT csv)` into a staging table of text columns. A file
-   COPY cannot read (a row with too many columns, bytes invalid in its encoding) returns False: the caller then uses
-   the row-by-row path, which rejects exactly the bad rows.
-2. SQL reads every row whose values have the plain, common shapes (ISO timestamps, plain decimals, clean codes): the
-   "fast" rows. Values repeat a lot (a product's sku, name, category and price on each of its lines; a receipt's id,
-   customer and time on each of its lines), so each check runs once per distinct value set, not once per row. Every
-   other row is read by the same Python parser as the row-by-row path (`parse_transaction`), so a value is accepted,
-   converted or refused the same way on both paths, with the same reasons.
-3. Stores, categories and products are upserted from the distinct values. Receipts the database does not have yet
-   (nearly all of them in a big file) are inserted with their totals summed from the file, and their lines inserted
-   as they are: nothing to compare. Receipts it already has (a re-import) are updated in place, line by line, and
-   their totals summed again from the database.
+1. DuckDB reads the file with every core and checks each row (cdp.ingest.receipt_scan); rows arrive in file order,
+   in batches, typed; rows with unusual shapes are read by the row-by-row path's own parser, so both paths accept,
+   convert and refuse alike. The scan runs in a thread of its own, a batch or two ahead of the writing.
+2. Each batch is written while the next one is read: new products get their rows, new receipts their ids (reserved
+   from the receipts' sequence), and the lines of new receipts go straight into `cdp_receiptline` through `COPY`.
+   What a receipt sums up (totals, item count, its header: the first row's customer, store, channel and time) is
+   gathered in DuckDB and the receipts go in through `COPY` at the end, with their stores and customers.
+3. Receipts the database already has (a re-import, a correction) are merged with set-based SQL at the end: header
+   updated, lines compared one by one, totals summed again from the database.
 4. A (receipt, line) repeated in the file is refused, the first row kept. For new receipts the unique index of the
-   lines says whether the file has such a pair: when it does, the merge is rolled back to its savepoint and done
-   again after the explicit check, which sorts the whole file and is only paid when needed.
+   lines says whether the file has such a pair: when it does, the import is rolled back to its savepoint and done
+   again with the explicit check, which is only paid when needed.
 
 A file bigger than what the receipt tables already hold (a first load of history, typically) is a bulk load, as
 PostgreSQL's documentation describes for populating a database: the secondary indexes of receipts and lines are
@@ -22,54 +19,53 @@ dropped before the inserts and built again after them (one sort per index instea
 most of an insert's cost), and the two tables are locked until the commit. Readers of receipts wait for such an
 import; a smaller import (the daily delta) keeps the indexes and the tables readable.
 
-All of it runs in the caller's transaction: the file is one batch, written whole or not at all. The staging tables
-are UNLOGGED (no WAL, and PostgreSQL may scan them with parallel workers), named uniquely per import, created inside
-that transaction and dropped at its end: a failed import leaves none behind.
+All of it runs in the caller's transaction: the file is one batch, written whole or not at all.
 
 Per-row foreign-key triggers cost as much as the inserts themselves (one lookup and one row lock per line, queued
-until the commit). When the
-database role may set `session_replication_role` (a superuser, or `GRANT SET ON PARAMETER session_replication_role`
-on PostgreSQL 15+), the inserts run without them: every id they write was read in this transaction, and the rows it
-points to (source, stores, products, customers) are locked FOR KEY SHARE first, as the triggers would have done,
-so a concurrent delete waits for this import and then fails its own check. Without the privilege the triggers run.
+until the commit). When the database role may set `session_replication_role` (a superuser, or `GRANT SET ON
+PARAMETER session_replication_role` on PostgreSQL 15+), the inserts run without them: every id they write was read
+in this transaction, and the rows it points to (source, stores, products, customers) are locked FOR KEY SHARE when
+they are read, as the triggers would have done, so a concurrent delete waits for this import and then fails its own
+check. Without the privilege the triggers run.
 """
 
 from __future__ import annotations
 
-import codecs
+import io
+import queue
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from cdp.ingest import types as t
-from cdp.ingest.guard import reject_suppressed_staged
-from cdp.ingest.rows import (
-    CHANNEL_SYNONYMS,
-    FUTURE_TOLERANCE,
-    TRANSACTION_MAX_LENGTHS,
-    RowContext,
-    parse_transaction,
+from cdp.ingest.receipt_scan import TYPED_COLUMNS, Batch, ReceiptLineScan, ScanUnusable
+from cdp.ingest.rows import RowContext
+from consent.services.suppression import (
+    ERASED_SUBJECT,
+    Kind,
+    external_id_value,
+    suppressed_digests,
+    suppression_digest,
+    suppression_has_any,
 )
 
-# Python codec name -> PostgreSQL client encoding, for the encodings COPY can read itself.
-PG_ENCODINGS = {
-    "utf-8": "UTF8",
-    "iso8859-1": "LATIN1",
-    "iso8859-15": "LATIN9",
-    "cp1252": "WIN1252",
-    "cp1250": "WIN1250",
-}
-COPY_BLOCK = 1 << 20
-PYTHON_BATCH = 5000
 UNIQUE_LINE = "receiptline_unique_line"
+COPY_BLOCK = 1 << 20
+QUEUED_CHUNKS = 6  # chunks the reading side may be ahead of the writing: its lead, and a bound on memory
 
-# The import's own settings, for its transaction only. Hash aggregates and joins over millions of staged rows stay in
+# The import's own settings, for its transaction only. Hash aggregates and joins over the staged rows stay in
 # memory; the commit does not wait for the WAL flush (the batch record written right after it does); JIT compilation
 # costs more than it saves on these one-off statements.
 TRANSACTION_SETTINGS = {
@@ -78,52 +74,21 @@ TRANSACTION_SETTINGS = {
     "synchronous_commit": "off",
     "jit": "off",
 }
+CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")  # NULL unquoted, '' quoted
 
-# Fast shapes. Anything else goes to the Python parser, which accepts more forms (or rejects with a reason).
-ISO_TIMESTAMP = (
-    r"^(?:1[89]|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
-)
-# Every character Python's str.split() treats as whitespace; a "plain" value has none but single inner spaces, so
-# normalise_code and normalise_text leave it as it is.
-_PY_SPACES = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_SOLID = f"[^{_PY_SPACES}]"
-PLAIN_CODE = f"^{_SOLID}(?:{_SOLID}| (?={_SOLID}))*$|^$"
-PLAIN_KEY = r"^[a-z0-9]+(?:_[a-z0-9]+)*$|^$"  # already what normalise_key returns
-PLAIN_INTEGER = r"^-?[0-9]{1,9}$"
-LINE_NUMBER = r"^[0-9]{1,9}$"
-AMOUNT_POINT = r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$"  # two decimals at most: exact in minor units, no rounding
-AMOUNT_COMMA = r"^[0-9]{1,13}(?:,[0-9]{1,2})?$"
-
-# The columns of a staged row, as the merge reads them (Python-read rows are written back in the same shape).
-STAGED_COLUMNS = (
-    "receipt_id",
-    "line",
-    "customer_external_id",
-    "store",
-    "channel",
-    "sku",
-    "product_name",
-    "category",
-    "quantity",
-    "unit_price_minor",
-    "discount_minor",
-    "purchased_at",
-)
-# Low-cardinality fields, checked once per distinct combination; and the receipt's fields, once per receipt.
-ITEM_FIELDS = ("store", "channel", "sku", "product_name", "category", "quantity", "unit_price", "discount")
-HEADER_FIELDS = ("receipt_id", "customer_external_id", "timestamp")
+# The columns of a staged row of an existing receipt, as the merge reads them.
+STAGED_COLUMNS = TYPED_COLUMNS
 
 
 @dataclass(frozen=True)
 class Staging:
-    """The names of one import's staging tables (unique, so imports running at the same time never meet)."""
+    """The names of one import's PostgreSQL tables (unique, so imports running at the same time never meet)."""
 
     prefix: str = field(default_factory=lambda: f"ingest_{uuid.uuid4().hex[:16]}")
 
     @property
     def tables(self) -> dict[str, str]:
-        names = ("raw", "items", "headers", "stg", "rejects", "slow", "catalogue", "receipts", "receipt_ids")
+        names = ("lookup", "catalogue", "deltas", "stg", "receipts")
         return {name: f"{self.prefix}_{name}" for name in names}
 
     def sql(self, template: str, **extra: str) -> str:
@@ -133,7 +98,7 @@ class Staging:
 
 @dataclass(frozen=True)
 class PgImport:
-    """What the merge needs from the file: its column names (as mapped) and the import's options."""
+    """What the import needs from the file: its column names (as mapped) and the import's options."""
 
     path: Path
     fields: list[str]
@@ -143,13 +108,8 @@ class PgImport:
 
 
 def supported(options: t.ImportOptions) -> bool:
-    """The options this path reads itself; others (a custom date format) use the row-by-row path."""
-    return options.date_format is None and codecs.lookup(options.encoding).name in PG_ENCODINGS
-
-
-def _col(job: PgImport, name: str, alias: str = "r") -> str:
-    """The raw column of a field, or an empty literal when the file has no such column."""
-    return f"{alias}.c{job.fields.index(name)}" if name in job.fields else "''::text"
+    """The options this path reads itself; a custom date format uses the row-by-row path."""
+    return options.date_format is None
 
 
 def _tune_transaction(cursor) -> None:
@@ -157,535 +117,34 @@ def _tune_transaction(cursor) -> None:
         cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-def copy_file(job: PgImport, progress: Callable[[int, int], None] | None) -> int | None:
-    """COPY the file into the raw staging table: its rows, or None when PostgreSQL cannot read it as CSV (nothing is
-    left)."""
-    staging = job.staging
-    columns = ", ".join(f"c{i} text" for i in range(len(job.fields)))
-    encoding = PG_ENCODINGS[codecs.lookup(job.options.encoding).name]
-    delimiter = job.options.delimiter.replace("'", "''")
-    total = job.path.stat().st_size
-    with connection.cursor() as cursor:
-        cursor.execute(
-            staging.sql(
-                "CREATE UNLOGGED TABLE {raw} (row_no bigint GENERATED ALWAYS AS IDENTITY, {columns})", columns=columns
-            )
-        )
-        try:
-            with transaction.atomic():
-                column_list = ", ".join(f"c{i}" for i in range(len(job.fields)))
-                sql = staging.sql(
-                    "COPY {raw} ({column_list}) FROM STDIN "
-                    "(FORMAT csv, HEADER true, DELIMITER '{delimiter}', ENCODING '{encoding}', "
-                    "FORCE_NOT_NULL ({column_list}))",  # an empty field is '', as the Python reader gives it
-                    column_list=column_list,
-                    delimiter=delimiter,
-                    encoding=encoding,
-                )
-                with cursor.cursor.copy(sql) as copy, job.path.open("rb") as handle:
-                    done = 0
-                    while block := handle.read(COPY_BLOCK):
-                        copy.write(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, total)
-                rows = cursor.cursor.rowcount
-        except (DatabaseError, psycopg.Error):  # COPY runs on the driver's cursor: its errors are the driver's
-            cursor.execute(staging.sql("DROP TABLE {raw}"))
-            return None
-        cursor.execute(staging.sql("ANALYZE {raw}"))
-    return rows
+def _table(duck, query: str, params: dict | None = None) -> pa.Table:
+    """A DuckDB query's result as an Arrow table (streamed from the query, not copied from a cursor's result)."""
+    return duck.sql(query, params=params).to_arrow_table()
 
 
-def _channel_case(expression: str) -> str:
-    """SQL mapping a channel key to its channel (the synonyms are the product's constants, never user input)."""
-    whens = " ".join(f"WHEN '{key}' THEN '{value}'" for key, value in CHANNEL_SYNONYMS.items())
-    return f"CASE {expression} WHEN '' THEN '' {whens} END"
+def _duck_text(value: str) -> str:
+    """A string literal for DuckDB."""
+    return "'" + value.replace("'", "''") + "'"
 
 
-def _length_checks(alias: str, names: tuple[str, ...]) -> str:
-    """Values that fit their columns (longer ones go to Python, which refuses them with a reason)."""
-    return " AND ".join(f"length({alias}.k_{name}) <= {TRANSACTION_MAX_LENGTHS[name]}" for name in names)
+def _csv(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pa_csv.write_csv(table, sink, CSV_OPTIONS)
+    return sink.getvalue()
 
 
-def _items_sql(job: PgImport) -> str:
-    """Each distinct (store, channel, sku, name, category, quantity, price, discount) of the file, read once.
-
-    Each step ends with OFFSET 0 so the planner cannot inline it into the next one, which would evaluate an
-    expression again at every reference.
-    """
-    c = {name: _col(job, name) for name in ITEM_FIELDS}
-    numeric = "replace({}, ',', '.')" if job.options.decimal_comma else "{}"
-    keys = ", ".join(f"{c[name]} AS k_{name}" for name in ITEM_FIELDS)
-    return job.staging.sql(
-        """
-    CREATE UNLOGGED TABLE {items} AS
-    WITH d AS (
-      SELECT {keys} FROM {raw} r GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-    ), p AS (
-      SELECT d.*, lower(d.k_channel) AS channel_text, NULLIF(d.k_discount, '') AS discount_text,
-        d.k_unit_price ~ %(amount)s AS price_ok,
-        (d.k_discount = '' OR d.k_discount ~ %(amount)s) AS discount_ok,
-        d.k_quantity ~ %(integer)s AS quantity_ok
-      FROM d
-      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
-    ), q AS (
-      SELECT p.*,
-        CASE WHEN p.price_ok THEN ({price}::numeric * 100)::bigint END AS unit_price_minor,
-        CASE WHEN p.discount_text IS NULL THEN 0
-             WHEN p.discount_ok THEN ({discount}::numeric * 100)::bigint END AS discount_minor,
-        CASE WHEN p.quantity_ok THEN p.k_quantity::int END AS quantity,
-        {channel} AS channel
-      FROM p
-      OFFSET 0
-    )
-    SELECT q.k_store, q.k_channel, q.k_sku, q.k_product_name, q.k_category, q.k_quantity, q.k_unit_price,
-      q.k_discount, q.quantity, q.unit_price_minor, q.discount_minor, coalesce(q.channel, '') AS channel,
-      coalesce(q.k_sku <> '' AND q.k_sku ~ %(code)s AND q.k_store ~ %(code)s
-       AND q.k_product_name ~ %(code)s AND q.k_product_name IS NFC NORMALIZED AND q.k_category ~ %(key)s
-       AND {lengths}
-       AND q.channel IS NOT NULL AND q.quantity_ok AND q.quantity <> 0 AND q.price_ok AND q.discount_ok
-       AND q.discount_minor <= abs(q.quantity) * q.unit_price_minor,
-      false) AS ok
-    FROM q
-    """,
-        keys=keys,
-        price=numeric.format("p.k_unit_price"),
-        discount=numeric.format("p.discount_text"),
-        channel=_channel_case("p.channel_text"),
-        lengths=_length_checks("q", ("store", "sku", "product_name", "category")),
-    )
+def _copy(cursor, target: str, table: pa.Table) -> int:
+    """COPY an Arrow table into `target` ("table (columns)"); its rows' count."""
+    if table.num_rows == 0:
+        return 0
+    with cursor.cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
+        for batch in table.to_batches(max_chunksize=100_000):
+            copy.write(_csv(pa.Table.from_batches([batch])))
+    return table.num_rows
 
 
-def _two_digits(position: int) -> str:
-    return f"((get_byte(o.bytes, {position}) - 48) * 10 + get_byte(o.bytes, {position + 1}) - 48)"
-
-
-# The usual shape, "2025-03-14T10:23:00+01:00", checked byte by byte (a regex costs several times more) and read by
-# a cast once its values are in range; other shapes take the regex below.
-_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24)
-_OFFSET_SHAPE = (
-    "octet_length(b.bytes) = 25 AND b.ts LIKE '____-__-__T__:__:_____:__' AND get_byte(b.bytes, 19) IN (43, 45) AND "
-    + " AND ".join(f"get_byte(b.bytes, {i}) BETWEEN 48 AND 57" for i in _DIGITS)
-)
-_YEAR = f"({_two_digits(0)} * 100 + {_two_digits(2)})"
-_OFFSET_OK = f"""o.offset_shape AND {_two_digits(0)} BETWEEN 18 AND 29
-      AND {_two_digits(5)} BETWEEN 1 AND 12 AND {_two_digits(8)} >= 1
-      AND {_two_digits(8)} <= CASE {_two_digits(5)} WHEN 2 THEN
-            CASE WHEN {_YEAR} %% 4 = 0 AND ({_YEAR} %% 100 <> 0 OR {_YEAR} %% 400 = 0) THEN 29 ELSE 28 END
-          WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 ELSE 31 END
-      AND {_two_digits(11)} <= 23 AND {_two_digits(14)} <= 59 AND {_two_digits(17)} <= 59
-      AND {_two_digits(20)} <= 15 AND {_two_digits(23)} <= 59"""
-
-
-def _headers_sql(job: PgImport) -> str:
-    """Each distinct (receipt id, customer, timestamp) of the file, read once: nearly one per receipt.
-
-    Timestamps are checked by one regex without captures (PostgreSQL's capturing regexes are slow) and cut by
-    position; a local time without offset is refused here when it is ambiguous or does not exist (Python decides).
-    """
-    c = {name: _col(job, name) for name in HEADER_FIELDS}
-    keys = ", ".join(f"{c[name]} AS k_{name}" for name in HEADER_FIELDS)
-    return job.staging.sql(
-        """
-    CREATE UNLOGGED TABLE {headers} AS
-    WITH d AS (
-      SELECT {keys} FROM {raw} r GROUP BY 1, 2, 3
-    ), b AS (
-      SELECT d.*, d.k_timestamp AS ts, convert_to(d.k_timestamp, 'UTF8') AS bytes FROM d
-      OFFSET 0  -- a fence: each value is computed once per row, not once per reference
-    ), o AS (
-      SELECT b.*, {offset_shape} AS offset_shape FROM b
-      OFFSET 0
-    ), c AS (
-      SELECT o.*, {offset_ok} AS cast_ok FROM o
-      OFFSET 0
-    ), v AS (
-      SELECT c.*, CASE WHEN c.cast_ok THEN false ELSE c.ts ~ %(iso)s END AS ts_ok FROM c
-      OFFSET 0
-    ), p AS (
-      SELECT v.*,
-        CASE WHEN v.ts_ok THEN substr(v.ts, 6, 2)::int END AS mo,
-        CASE WHEN v.ts_ok THEN substr(v.ts, 9, 2)::int END AS dd,
-        CASE WHEN v.ts_ok AND length(v.ts) >= 16 THEN substr(v.ts, 12, 2)::int ELSE 0 END AS hh,
-        CASE WHEN v.ts_ok AND length(v.ts) >= 16 THEN substr(v.ts, 15, 2)::int ELSE 0 END AS mi,
-        CASE WHEN v.ts_ok AND substr(v.ts, 17, 1) = ':' THEN substr(v.ts, 18, 2)::int ELSE 0 END AS ss,
-        CASE WHEN NOT v.ts_ok THEN NULL
-             WHEN substr(v.ts, 17, 1) = ':' THEN substr(v.ts, 20)
-             WHEN length(v.ts) >= 16 THEN substr(v.ts, 17)
-             ELSE '' END AS tz_text
-      FROM v
-      OFFSET 0
-    ), q AS (
-      SELECT p.*,
-        CASE WHEN p.ts_ok AND p.mo BETWEEN 1 AND 12 AND p.hh <= 23 AND p.mi <= 59 AND p.ss <= 59
-              AND p.dd BETWEEN 1 AND extract(day FROM make_date(substr(p.ts, 1, 4)::int, p.mo, 1)
-                                                  + interval '1 month - 1 day')
-             THEN make_timestamp(substr(p.ts, 1, 4)::int, p.mo, p.dd, p.hh, p.mi, p.ss) END AS local_ts
-      FROM p
-      OFFSET 0
-    ), w AS (
-      SELECT q.*,
-        CASE WHEN q.cast_ok THEN q.ts::timestamptz
-             WHEN q.local_ts IS NULL THEN NULL
-             WHEN q.tz_text = '' THEN q.local_ts AT TIME ZONE %(tz)s
-             WHEN q.tz_text = 'Z' THEN q.local_ts AT TIME ZONE 'UTC'
-             WHEN substr(q.tz_text, 2, 2)::int > 23 OR right(q.tz_text, 2)::int > 59 THEN NULL  -- Python decides
-             ELSE (q.local_ts - (substr(q.tz_text, 1, 1) || '1')::int
-                   * (substr(q.tz_text, 2, 2)::int * interval '1 hour'
-                      + right(q.tz_text, 2)::int * interval '1 minute'))
-                  AT TIME ZONE 'UTC' END AS purchased_at
-      FROM q
-      OFFSET 0
-    )
-    SELECT w.k_receipt_id, w.k_customer_external_id, w.k_timestamp, w.purchased_at,
-      coalesce(w.k_receipt_id <> '' AND w.k_receipt_id ~ %(code)s AND w.k_customer_external_id ~ %(code)s
-       AND {lengths}
-       AND w.purchased_at IS NOT NULL AND w.purchased_at <= %(latest)s
-       AND (w.cast_ok OR w.tz_text <> '' OR (
-             (w.purchased_at AT TIME ZONE %(tz)s) = w.local_ts
-             AND ((w.purchased_at + interval '1 hour') AT TIME ZONE %(tz)s) <> w.local_ts
-             AND ((w.purchased_at - interval '1 hour') AT TIME ZONE %(tz)s) <> w.local_ts)),
-      false) AS ok
-    FROM w
-    """,
-        keys=keys,
-        lengths=_length_checks("w", ("receipt_id", "customer_external_id")),
-        offset_shape=_OFFSET_SHAPE,
-        offset_ok=_OFFSET_OK,
-    )
-
-
-def _staged_sql(job: PgImport) -> str:
-    """Every row with its typed values, joined to its checked items and header; `fast = false` for Python's rows."""
-    item_join = " AND ".join(f"i.k_{name} = {_col(job, name)}" for name in ITEM_FIELDS)
-    header_join = " AND ".join(f"h.k_{name} = {_col(job, name)}" for name in HEADER_FIELDS)
-    line = _col(job, "line")
-    return job.staging.sql(
-        """
-    CREATE UNLOGGED TABLE {stg} AS
-    SELECT r.row_no, h.k_receipt_id AS receipt_id, r.line, h.k_customer_external_id AS customer_external_id,
-      i.k_store AS store, i.channel, i.k_sku AS sku, i.k_product_name AS product_name, i.k_category AS category,
-      i.quantity, i.unit_price_minor, i.discount_minor, h.purchased_at,
-      i.ok AND h.ok AND r.line_ok AND coalesce(r.line, 1) >= 1 AS fast
-    FROM (
-      SELECT r.*, CASE WHEN r.line_ok THEN NULLIF({line}, '')::int END AS line
-      FROM (SELECT r.*, ({line} = '' OR {line} ~ %(line)s) AS line_ok FROM {raw} r OFFSET 0) r
-    ) r
-    JOIN {items} i ON {item_join}
-    JOIN {headers} h ON {header_join}
-    """,
-        line=line,
-        item_join=item_join,
-        header_join=header_join,
-    )
-
-
-def stage_rows(job: PgImport, ctx: RowContext) -> int:
-    """Build the staged rows (typed, `fast` when valid) and the rejects; returns the number of rows read."""
-    staging = job.staging
-    params = {
-        "iso": ISO_TIMESTAMP,
-        "amount": AMOUNT_COMMA if job.options.decimal_comma else AMOUNT_POINT,
-        "integer": PLAIN_INTEGER,
-        "line": LINE_NUMBER,
-        "code": PLAIN_CODE,
-        "key": PLAIN_KEY,
-        "tz": settings.TIME_ZONE,
-        "latest": ctx.now + FUTURE_TOLERANCE,
-    }
-    with connection.cursor() as cursor:
-        # Groupings and joins on several text columns over every row: the planner's estimates are far too low, so it
-        # would pick a nested loop (quadratic here) and never a parallel plan.
-        cursor.execute(
-            "SELECT set_config('enable_nestloop', 'off', true), set_config('parallel_setup_cost', '0', true),"
-            " set_config('parallel_tuple_cost', '0', true)"
-        )
-        cursor.execute(_items_sql(job), params)
-        cursor.execute(_headers_sql(job), params)
-        cursor.execute(staging.sql("ANALYZE {items}"))
-        cursor.execute(staging.sql("ANALYZE {headers}"))
-        cursor.execute(_staged_sql(job), params)
-        read = cursor.rowcount
-        cursor.execute(
-            "SELECT set_config('enable_nestloop', 'on', true), set_config('parallel_setup_cost', '1000', true),"
-            " set_config('parallel_tuple_cost', '0.1', true)"
-        )
-        cursor.execute(staging.sql("CREATE UNLOGGED TABLE {rejects} (row_no bigint PRIMARY KEY, reasons text)"))
-        _parse_slow_rows(job, ctx, cursor)
-        _reject_duplicates(job, cursor, only_existing_receipts=True)
-        reject_suppressed_staged(  # erased subjects (suppression list)
-            cursor, job.source_id, staged=staging.tables["stg"], rejects=staging.tables["rejects"]
-        )
-        cursor.execute(staging.sql("DELETE FROM {stg} WHERE NOT fast"))
-        cursor.execute(staging.sql("ANALYZE {stg}"))
-        return read
-
-
-def _parse_slow_rows(job: PgImport, ctx: RowContext, cursor) -> None:
-    """Rows SQL did not read: Python's parser decides, and its verdict goes back into the staged rows or the rejects."""
-    staging = job.staging
-    columns = ", ".join(f"r.c{i}" for i in range(len(job.fields)))
-    raw = connection.connection.cursor(name="slow_rows")
-    raw.itersize = PYTHON_BATCH
-    raw.execute(
-        staging.sql(
-            "SELECT r.row_no, {columns} FROM {raw} r JOIN {stg} s USING (row_no) WHERE NOT s.fast ORDER BY 1",
-            columns=columns,
-        )
-    )
-    parsed, rejected = [], []
-    for row_no, *values in raw:
-        try:
-            row = parse_transaction(dict(zip(job.fields, values, strict=True)), ctx)
-        except t.RowRejected as exc:
-            rejected.append((row_no, "; ".join(exc.reasons)))
-            continue
-        parsed.append(
-            (
-                row_no,
-                row.receipt_id,
-                row.line,
-                row.customer_external_id,
-                row.store,
-                row.channel,
-                row.sku,
-                row.product_name,
-                row.category,
-                row.quantity,
-                row.unit_price_minor,
-                row.discount_minor,
-                row.purchased_at,
-            )
-        )
-    raw.close()
-    _copy_rows(cursor, staging.sql("{rejects} (row_no, reasons)"), rejected)
-    if parsed:
-        cursor.execute(staging.sql("CREATE UNLOGGED TABLE {slow} (LIKE {stg})"))
-        _copy_rows(cursor, staging.sql("{slow} (row_no, {columns})", columns=", ".join(STAGED_COLUMNS)), parsed)
-        assignments = ", ".join(f"{name} = s.{name}" for name in STAGED_COLUMNS)
-        cursor.execute(
-            staging.sql(
-                "UPDATE {stg} SET {assignments}, fast = true FROM {slow} s WHERE {stg}.row_no = s.row_no",
-                assignments=assignments,
-            )
-        )
-
-
-def _copy_rows(cursor, target: str, rows: list[tuple]) -> None:
-    if not rows:
-        return
-    with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _reject_duplicates(job: PgImport, cursor, *, only_existing_receipts: bool) -> None:
-    """A (receipt, line) that an earlier valid row already has is a duplicate, as on the row-by-row path.
-
-    With `only_existing_receipts`, only the rows of receipts the database already has are checked (few, usually
-    none): for new receipts the unique index of the lines finds duplicates during the merge (see `merge`).
-    """
-    existing = (
-        "AND EXISTS (SELECT 1 FROM cdp_receipt e WHERE e.source_id = %(source)s AND e.receipt_id = s.receipt_id)"
-        if only_existing_receipts
-        else ""
-    )
-    cursor.execute(
-        job.staging.sql(
-            """WITH d AS (
-                 SELECT row_no, min(row_no) OVER (PARTITION BY receipt_id, line) AS first_row
-                 FROM {stg} s WHERE fast AND line IS NOT NULL {existing})
-               INSERT INTO {rejects} (row_no, reasons)
-               SELECT row_no, %(reason)s || ' ' || (first_row + 1) FROM d WHERE row_no <> first_row""",
-            existing=existing,
-        ),
-        {"source": job.source_id, "reason": t.DUPLICATE_ROW},
-    )
-    if cursor.rowcount:
-        cursor.execute(job.staging.sql("UPDATE {stg} SET fast = false WHERE row_no IN (SELECT row_no FROM {rejects})"))
-
-
-def write_rejects(job: PgImport, sink) -> int:
-    """Stream the rejected rows, in file order, with their reasons and original values, to the error sink."""
-    columns = ", ".join(f"r.c{i}" for i in range(len(job.fields)))
-    raw = connection.connection.cursor(name="rejects")
-    raw.itersize = PYTHON_BATCH
-    raw.execute(
-        job.staging.sql(
-            "SELECT j.row_no, j.reasons, {columns} FROM {rejects} j JOIN {raw} r USING (row_no) ORDER BY 1",
-            columns=columns,
-        )
-    )
-    count = 0
-    for row_no, reasons, *values in raw:
-        sink.add(row_no + 1, reasons.split("; "), dict(zip(job.fields, values, strict=True)), original=values)
-        count += 1
-    raw.close()
-    return count
-
-
-# The catalogue as the file names it: one row per distinct (store, channel, sku, name, category), with its last row.
-CATALOGUE = """
-    CREATE UNLOGGED TABLE {catalogue} AS
-    SELECT store, channel, sku, product_name, category, max(row_no) AS last_row
-    FROM {stg} GROUP BY 1, 2, 3, 4, 5
-"""
-
-MERGE_CATALOGUE = [
-    """INSERT INTO cdp_store (code, name, kind, city, postcode)
-       SELECT DISTINCT ON (store) store, '',
-         CASE channel WHEN 'web' THEN 'web' WHEN 'app' THEN 'app' WHEN 'phone' THEN 'call_centre' ELSE 'store' END,
-         '', ''
-       FROM {catalogue} WHERE store <> '' ORDER BY store, last_row DESC
-       ON CONFLICT (code) DO NOTHING""",
-    """INSERT INTO cdp_category (key, name)
-       SELECT key, upper(left(replace(key, '_', ' '), 1)) || lower(substr(replace(key, '_', ' '), 2))
-       FROM (SELECT DISTINCT category AS key FROM {catalogue} WHERE category <> '') k
-       ON CONFLICT (key) DO NOTHING""",
-    """INSERT INTO cdp_product (sku, name, category_id, created_at)
-       SELECT DISTINCT ON (s.sku) s.sku, s.product_name, c.id, now()
-       FROM {catalogue} s LEFT JOIN cdp_category c ON c.key = s.category
-       ORDER BY s.sku, s.last_row DESC
-       ON CONFLICT (sku) DO UPDATE SET
-         name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE cdp_product.name END,
-         category_id = coalesce(EXCLUDED.category_id, cdp_product.category_id)
-       WHERE (CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE cdp_product.name END,
-              coalesce(EXCLUDED.category_id, cdp_product.category_id))
-             IS DISTINCT FROM (cdp_product.name, cdp_product.category_id)""",
-]
-
-# One row per receipt of the file: its totals, line counts and header from one pass, and the id it already has in
-# the database, if any. The header is its first row's; nearly always every row of a receipt has the same one, which
-# the least and greatest values tell without joining the rows again ("C" collation: a byte comparison suffices).
-_HEADER = ("customer_external_id", "store", "channel")
-RECEIPTS = (
-    """
-    CREATE UNLOGGED TABLE {{receipts}} AS
-    SELECT a.*, e.id AS existing_id
-    FROM (
-      SELECT receipt_id, min(row_no) AS first_row, count(*) AS lines, count(line) AS numbered,
-             sum(quantity * unit_price_minor - discount_minor) AS total, sum(discount_minor) AS discount,
-             sum(quantity) AS items, {least}, min(purchased_at) AS purchased_at,
-             {same} AND min(purchased_at) = max(purchased_at) AS uniform
-      FROM {{stg}} GROUP BY receipt_id
-    ) a
-    LEFT JOIN cdp_receipt e ON e.source_id = %(source)s AND e.receipt_id = a.receipt_id
-"""
-).format(
-    least=", ".join(f'min({name} COLLATE "C") COLLATE "default" AS {name}' for name in _HEADER),
-    same=" AND ".join(f'min({name} COLLATE "C") = max({name} COLLATE "C")' for name in _HEADER),
-)
-# Receipts whose rows disagree on the header take their first row's, as on the row-by-row path.
-FIRST_ROW_HEADERS = """
-    UPDATE {receipts} r SET customer_external_id = s.customer_external_id, store = s.store, channel = s.channel,
-      purchased_at = s.purchased_at
-    FROM {stg} s
-    WHERE NOT r.uniform AND s.row_no = r.first_row
-"""
-
-# What the inserts below point to, locked as the foreign-key triggers would lock it (see the module's docstring).
-LOCK_REFERENCED = """
-    SELECT (SELECT count(*) FROM (SELECT 1 FROM cdp_source WHERE id = %(source)s FOR KEY SHARE) s),
-      (SELECT count(*) FROM (
-         SELECT 1 FROM cdp_store WHERE code IN (SELECT store FROM {catalogue}) ORDER BY id FOR KEY SHARE) s),
-      (SELECT count(*) FROM (
-         SELECT 1 FROM cdp_product WHERE sku IN (SELECT sku FROM {catalogue}) ORDER BY id FOR KEY SHARE) s),
-      (SELECT count(*) FROM (
-         SELECT 1 FROM cdp_customer WHERE id IN (
-           SELECT sr.customer_id FROM cdp_sourcerecord sr
-           WHERE sr.source_id = %(source)s AND sr.external_id IN (
-             SELECT customer_external_id FROM {receipts} WHERE customer_external_id <> ''))
-         ORDER BY id FOR KEY SHARE) s)
-"""
-
-# New receipts, in file order, with their totals; the ids they get (and those of existing receipts) are kept.
-INSERT_RECEIPTS = """
-    CREATE UNLOGGED TABLE {receipt_ids} AS
-    WITH inserted AS (
-      INSERT INTO cdp_receipt (source_id, receipt_id, customer_id, customer_external_id, store_id, channel,
-                               purchased_at, currency, total_minor, discount_minor, item_count, created_at)
-      SELECT %(source)s, r.receipt_id, sr.customer_id, r.customer_external_id, st.id, r.channel, r.purchased_at,
-             %(currency)s, r.total, r.discount, r.items, now()
-      FROM {receipts} r
-      LEFT JOIN cdp_sourcerecord sr
-        ON r.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = r.customer_external_id
-      LEFT JOIN cdp_store st ON st.code = r.store AND r.store <> ''
-      WHERE r.existing_id IS NULL
-      ORDER BY r.first_row
-      RETURNING id, receipt_id
-    )
-    SELECT id, receipt_id, true AS inserted FROM inserted
-    UNION ALL
-    SELECT existing_id, receipt_id, false FROM {receipts} WHERE existing_id IS NOT NULL
-"""
-
-# The lines of new receipts: nothing to compare. Lines without a number take their place in the file's order.
-INSERT_LINES = """
-    INSERT INTO cdp_receiptline (receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor,
-                                 amount_minor)
-    SELECT i.id, {line_no}, p.id, s.quantity, s.unit_price_minor, s.discount_minor,
-           s.quantity * s.unit_price_minor - s.discount_minor
-    FROM {stg} s
-    JOIN {receipt_ids} i ON i.receipt_id = s.receipt_id AND i.inserted
-    JOIN cdp_product p ON p.sku = s.sku
-"""
-NUMBERED_LINE = "coalesce(s.line, row_number() OVER (PARTITION BY s.receipt_id, s.line IS NULL ORDER BY s.row_no))"
-
-# Receipts the database already has: header updated (a customer linked since is kept), lines compared one by one.
-UPDATE_RECEIPTS = """
-    UPDATE cdp_receipt e SET
-      customer_id = coalesce(sr.customer_id, e.customer_id), customer_external_id = r.customer_external_id,
-      store_id = st.id, channel = r.channel, purchased_at = r.purchased_at
-    FROM {receipts} r
-    LEFT JOIN cdp_sourcerecord sr
-      ON r.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = r.customer_external_id
-    LEFT JOIN cdp_store st ON st.code = r.store AND r.store <> ''
-    WHERE e.id = r.existing_id
-      AND (coalesce(sr.customer_id, e.customer_id), r.customer_external_id, st.id, r.channel, r.purchased_at)
-          IS DISTINCT FROM (e.customer_id, e.customer_external_id, e.store_id, e.channel, e.purchased_at)
-"""
-
-EXISTING_LINES = """
-    WITH n AS (
-      SELECT i.id AS receipt_id, {line_no} AS line_no, p.id AS product_id, s.quantity, s.unit_price_minor,
-             s.discount_minor
-      FROM {stg} s
-      JOIN {receipt_ids} i ON i.receipt_id = s.receipt_id AND NOT i.inserted
-      JOIN cdp_product p ON p.sku = s.sku
-    ), changed AS (
-      UPDATE cdp_receiptline l SET product_id = n.product_id, quantity = n.quantity,
-          unit_price_minor = n.unit_price_minor, discount_minor = n.discount_minor,
-          amount_minor = n.quantity * n.unit_price_minor - n.discount_minor
-      FROM n
-      WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no
-        AND (l.product_id, l.quantity, l.unit_price_minor, l.discount_minor)
-            IS DISTINCT FROM (n.product_id, n.quantity, n.unit_price_minor, n.discount_minor)
-      RETURNING 1
-    ), added AS (
-      INSERT INTO cdp_receiptline (receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor,
-                                   amount_minor)
-      SELECT n.receipt_id, n.line_no, n.product_id, n.quantity, n.unit_price_minor, n.discount_minor,
-             n.quantity * n.unit_price_minor - n.discount_minor
-      FROM n
-      WHERE NOT EXISTS (SELECT 1 FROM cdp_receiptline l WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no)
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM changed)
-"""
-
-EXISTING_TOTALS = """
-    UPDATE cdp_receipt r SET total_minor = t.total, discount_minor = t.discount, item_count = t.items
-    FROM (
-      SELECT l.receipt_id, sum(l.amount_minor) AS total, sum(l.discount_minor) AS discount, sum(l.quantity) AS items
-      FROM cdp_receiptline l
-      WHERE l.receipt_id IN (SELECT existing_id FROM {receipts} WHERE existing_id IS NOT NULL)
-      GROUP BY l.receipt_id
-    ) t
-    WHERE r.id = t.receipt_id
-      AND (r.total_minor, r.discount_minor, r.item_count) IS DISTINCT FROM (t.total, t.discount, t.items)
-"""
-
+# ---------------------------------------------------------------------------------------------------------------------
+# Bulk load: secondary indexes dropped during the inserts and built again after them
 
 BULK_TABLES = ("cdp_receipt", "cdp_receiptline")
 BULK_LOCK_TIMEOUT = "5s"  # a bulk load waits this long for readers to finish, then imports with the indexes kept
@@ -700,6 +159,15 @@ SECONDARY_INDEXES = """
     WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
     ORDER BY 1, 2
 """
+
+
+def estimated_lines(path: Path) -> int:
+    """The file's rows, estimated from the lines of its first megabyte (exact for a smaller file)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    lines = max(head.count(b"\n"), 1)
+    return max(lines - 1, 0) if len(head) >= size else int(size / (len(head) / lines))
 
 
 def bulk_load(lines: int) -> bool:
@@ -762,68 +230,800 @@ def _skip_row_triggers(cursor) -> bool:
     return True
 
 
-def _merge_once(job: PgImport, bulk: bool) -> tuple[int, int, int]:
-    staging = job.staging
-    params = {"source": job.source_id, "currency": job.options.currency}
-    with connection.cursor() as cursor:
-        cursor.execute(staging.sql(CATALOGUE))
-        for statement in MERGE_CATALOGUE:
-            cursor.execute(staging.sql(statement))
-        cursor.execute(
-            "SELECT set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true)"
+# ---------------------------------------------------------------------------------------------------------------------
+# The catalogue and the receipts the database already has (set-based SQL over the import's staging tables)
+
+# The catalogue as the file names it: one row per distinct (store, channel, sku, name, category), with its last row.
+MERGE_CATALOGUE = [
+    """INSERT INTO cdp_store (code, name, kind, city, postcode)
+       SELECT DISTINCT ON (store) store, '',
+         CASE channel WHEN 'web' THEN 'web' WHEN 'app' THEN 'app' WHEN 'phone' THEN 'call_centre' ELSE 'store' END,
+         '', ''
+       FROM {catalogue} WHERE store <> '' ORDER BY store, last_row DESC
+       ON CONFLICT (code) DO NOTHING""",
+    """INSERT INTO cdp_category (key, name)
+       SELECT key, upper(left(replace(key, '_', ' '), 1)) || lower(substr(replace(key, '_', ' '), 2))
+       FROM (SELECT DISTINCT category AS key FROM {catalogue} WHERE category <> '') k
+       ON CONFLICT (key) DO NOTHING""",
+    """INSERT INTO cdp_product (sku, name, category_id, created_at)
+       SELECT DISTINCT ON (s.sku) s.sku, s.product_name, c.id, now()
+       FROM {catalogue} s LEFT JOIN cdp_category c ON c.key = s.category
+       ORDER BY s.sku, s.last_row DESC
+       ON CONFLICT (sku) DO UPDATE SET
+         name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE cdp_product.name END,
+         category_id = coalesce(EXCLUDED.category_id, cdp_product.category_id)
+       WHERE (CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE cdp_product.name END,
+              coalesce(EXCLUDED.category_id, cdp_product.category_id))
+             IS DISTINCT FROM (cdp_product.name, cdp_product.category_id)""",
+]
+CATALOGUE_COLUMNS = "store text, channel text, sku text, product_name text, category text, last_row bigint"
+
+NUMBERED_LINE = "coalesce(s.line, row_number() OVER (PARTITION BY s.receipt_id, s.line IS NULL ORDER BY s.row_no))"
+
+# Receipts the database already has: header updated (a customer linked since is kept), lines compared one by one.
+UPDATE_RECEIPTS = """
+    UPDATE cdp_receipt e SET
+      customer_id = coalesce(sr.customer_id, e.customer_id), customer_external_id = r.customer_external_id,
+      store_id = st.id, channel = r.channel, purchased_at = r.purchased_at
+    FROM {receipts} r
+    LEFT JOIN cdp_sourcerecord sr
+      ON r.customer_external_id <> '' AND sr.source_id = %(source)s AND sr.external_id = r.customer_external_id
+    LEFT JOIN cdp_store st ON st.code = r.store AND r.store <> ''
+    WHERE e.id = r.existing_id
+      AND (coalesce(sr.customer_id, e.customer_id), r.customer_external_id, st.id, r.channel, r.purchased_at)
+          IS DISTINCT FROM (e.customer_id, e.customer_external_id, e.store_id, e.channel, e.purchased_at)
+"""
+
+EXISTING_LINES = """
+    WITH n AS (
+      SELECT r.existing_id AS receipt_id, {line_no} AS line_no, p.id AS product_id, s.quantity, s.unit_price_minor,
+             s.discount_minor
+      FROM {stg} s
+      JOIN {receipts} r ON r.receipt_id = s.receipt_id
+      JOIN cdp_product p ON p.sku = s.sku
+    ), changed AS (
+      UPDATE cdp_receiptline l SET product_id = n.product_id, quantity = n.quantity,
+          unit_price_minor = n.unit_price_minor, discount_minor = n.discount_minor,
+          amount_minor = n.quantity * n.unit_price_minor - n.discount_minor
+      FROM n
+      WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no
+        AND (l.product_id, l.quantity, l.unit_price_minor, l.discount_minor)
+            IS DISTINCT FROM (n.product_id, n.quantity, n.unit_price_minor, n.discount_minor)
+      RETURNING 1
+    ), added AS (
+      INSERT INTO cdp_receiptline (receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor,
+                                   amount_minor)
+      SELECT n.receipt_id, n.line_no, n.product_id, n.quantity, n.unit_price_minor, n.discount_minor,
+             n.quantity * n.unit_price_minor - n.discount_minor
+      FROM n
+      WHERE NOT EXISTS (SELECT 1 FROM cdp_receiptline l WHERE l.receipt_id = n.receipt_id AND l.line_no = n.line_no)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM changed)
+"""
+
+EXISTING_TOTALS = """
+    UPDATE cdp_receipt r SET total_minor = t.total, discount_minor = t.discount, item_count = t.items
+    FROM (
+      SELECT l.receipt_id, sum(l.amount_minor) AS total, sum(l.discount_minor) AS discount, sum(l.quantity) AS items
+      FROM cdp_receiptline l
+      WHERE l.receipt_id IN (SELECT existing_id FROM {receipts})
+      GROUP BY l.receipt_id
+    ) t
+    WHERE r.id = t.receipt_id
+      AND (r.total_minor, r.discount_minor, r.item_count) IS DISTINCT FROM (t.total, t.discount, t.items)
+"""
+
+# Receipts that gained lines in a later batch than the one that wrote them: their sums are added at the end.
+ADD_TO_TOTALS = """
+    UPDATE cdp_receipt r SET total_minor = r.total_minor + d.total, discount_minor = r.discount_minor + d.discount,
+      item_count = r.item_count + d.items
+    FROM {deltas} d WHERE r.id = d.id
+"""
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Between the reading and the writing: what the reading thread hands to the writing one, in order
+
+
+@dataclass
+class Request:
+    """Something only the writing side can answer (it holds the database connection); the reading side waits."""
+
+    kind: str  # "existing": ids of receipts the database has; "ids": more new receipt ids
+    payload: object
+    answer: object = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Chunk:
+    """Rows for the writing side: `kind` says which (products, stores, receipts, lines, deltas, catalogue, existing)."""
+
+    kind: str
+    table: pa.Table
+    extra: pa.Table | None = None
+    path: Path | None = None  # rows written as CSV into a file, `rows` of them
+    rows: int = 0
+    lines_read: int = 0  # for the progress bar
+
+
+class IdPool:
+    """Receipt ids reserved from the receipts' sequence, as runs (first, count), handed out in order."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[int]] = []
+
+    def add(self, runs: list[tuple[int, int]]) -> None:
+        self.runs.extend([first, count] for first, count in runs)
+
+    def available(self) -> int:
+        return sum(count for _, count in self.runs)
+
+    def take(self, count: int) -> pa.Table:
+        """(first n, first id, count) runs covering the next `count` ids, n numbering them from 1."""
+        taken, n = [], 1
+        while count:
+            first, available = self.runs[0]
+            used = min(count, available)
+            taken.append((n, first, used))
+            n, count = n + used, count - used
+            if used == available:
+                self.runs.pop(0)
+            else:
+                self.runs[0] = [first + used, available - used]
+        return pa.table(
+            {
+                "first_n": pa.array([r[0] for r in taken], pa.int64()),
+                "first_id": pa.array([r[1] for r in taken], pa.int64()),
+                "ids": pa.array([r[2] for r in taken], pa.int64()),
+            }
         )
-        cursor.execute(staging.sql(RECEIPTS), params)
-        cursor.execute(
-            "SELECT set_config('parallel_setup_cost', '1000', true), set_config('parallel_tuple_cost', '0.1', true)"
+
+
+def reserve_ids(cursor, count: int, *, contiguous: bool) -> list[tuple[int, int]]:
+    """`count` new receipt ids, as runs (first, count). In a bulk load the table is locked, so one jump of the
+    sequence reserves them; otherwise each is drawn, as other sessions may draw theirs meanwhile."""
+    cursor.execute("SELECT pg_get_serial_sequence('cdp_receipt', 'id')")
+    (sequence,) = cursor.fetchone()
+    if contiguous:
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        (first,) = cursor.fetchone()
+        cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
+        return [(first, count)]
+    cursor.execute(
+        """SELECT min(id), count(*) FROM (
+             SELECT id, id - row_number() OVER (ORDER BY id) AS run
+             FROM (SELECT nextval(%s) AS id FROM generate_series(1, %s)) s) r
+           GROUP BY run ORDER BY 1""",
+        [sequence, count],
+    )
+    return cursor.fetchall()
+
+
+STATE_TABLES = """
+    CREATE OR REPLACE TABLE receipt_map (receipt_id VARCHAR, id BIGINT, existing BOOLEAN, batch INTEGER);
+    CREATE OR REPLACE TABLE unnumbered (receipt_id VARCHAR, lines BIGINT);
+    CREATE OR REPLACE TABLE deltas (id BIGINT, total HUGEINT, discount HUGEINT, items HUGEINT);
+    CREATE OR REPLACE TABLE catalogue (
+      store VARCHAR, channel VARCHAR, sku VARCHAR, product_name VARCHAR, category VARCHAR, last_row BIGINT);
+    CREATE OR REPLACE TABLE products (sku VARCHAR, id BIGINT);
+    CREATE OR REPLACE TABLE stores (store VARCHAR);
+    CREATE OR REPLACE TABLE seen_lines (receipt_id VARCHAR, line INTEGER, row_no BIGINT);
+    CREATE OR REPLACE TABLE rejects (row_no BIGINT, reasons VARCHAR, raw VARCHAR[]);
+    CREATE OR REPLACE TABLE existing_rows (
+      row_no BIGINT, receipt_id VARCHAR, line INTEGER, customer_external_id VARCHAR, store VARCHAR, channel VARCHAR,
+      sku VARCHAR, product_name VARCHAR, category VARCHAR, quantity INTEGER, unit_price_minor BIGINT,
+      discount_minor BIGINT, purchased_at TIMESTAMP);
+"""
+UTC_TEXT = "strftime({}, '%Y-%m-%d %H:%M:%S.%f') || '+00'"  # a UTC timestamp as PostgreSQL reads it
+
+
+@dataclass
+class Setup:
+    """What the reading side learns from the database before it starts."""
+
+    source_key: str
+    source_has_receipts: bool
+    erased: frozenset[str]  # digests of erased subjects' external ids (the suppression list)
+    check_repeats: bool
+    contiguous_ids: bool
+    created_at: str
+
+
+class Bookkeeping:
+    """The reading side: the scan's batches checked against each other and turned into rows to write (DuckDB)."""
+
+    def __init__(self, scan: ReceiptLineScan, setup: Setup, pool: IdPool):
+        self.scan = scan
+        self.setup = setup
+        self.pool = pool
+        self.duck = scan.db.cursor()
+        self.duck.execute(STATE_TABLES)
+        self.batch_no = 0
+        self.staged = 0
+
+    def _insert(self, table: str, columns: str, rows: pa.Table) -> None:
+        self.duck.register("incoming", rows)
+        try:
+            self.duck.execute(f"INSERT INTO {table} SELECT {columns} FROM incoming")
+        finally:
+            self.duck.unregister("incoming")
+
+    def _reject(self, row_no: pa.Array, reasons: pa.Array | str) -> None:
+        """Refuse rows after the scan read them: their values are read again from the file at the end."""
+        if isinstance(reasons, str):
+            reasons = pa.array([reasons] * len(row_no), pa.string())
+        self._insert("rejects", "row_no, reasons, NULL", pa.table({"row_no": row_no, "reasons": reasons}))
+
+    def chunks(self) -> Iterator[Chunk | Request]:
+        for batch in self.scan.batches():
+            yield from self._batch(batch)
+        yield from self._end()
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _batch(self, batch: Batch) -> Iterator[Chunk | Request]:
+        self.batch_no += 1
+        if batch.rejected:
+            self._insert(
+                "rejects",
+                "*",
+                pa.table(
+                    {
+                        "row_no": pa.array([row_no for row_no, _, _ in batch.rejected], pa.int64()),
+                        "reasons": pa.array([reasons for _, reasons, _ in batch.rejected], pa.string()),
+                        "raw": pa.array([values for _, _, values in batch.rejected], pa.list_(pa.string())),
+                    }
+                ),
+            )
+        valid = self._without_erased(batch.valid)
+        self.duck.register("b", valid)
+        try:
+            if self.setup.check_repeats:
+                valid = self._without_repeated(valid)
+                self.duck.register("b", valid)
+            self.staged += valid.num_rows
+            yield from self._map_receipts()
+            yield from self._catalogue()
+            yield from self._receipts_and_lines(batch.first_row + batch.rows)
+        finally:
+            self.duck.unregister("b")
+
+    def _without_erased(self, valid: pa.Table) -> pa.Table:
+        """Rows of erased subjects (the suppression list), refused: only the distinct customer ids are hashed."""
+        if not self.setup.erased:
+            return valid
+        ids = [value for value in pc.unique(valid.column("customer_external_id")).to_pylist() if value]
+        digest = partial(suppression_digest, Kind.EXTERNAL_ID)
+        erased = [
+            value for value in ids if digest(external_id_value(self.setup.source_key, value)) in self.setup.erased
+        ]
+        if not erased:
+            return valid
+        mask = pc.is_in(valid.column("customer_external_id"), value_set=pa.array(erased, pa.string()))
+        self._reject(valid.filter(mask).column("row_no").combine_chunks(), ERASED_SUBJECT)
+        return valid.filter(pc.invert(mask))
+
+    def _without_repeated(self, valid: pa.Table) -> pa.Table:
+        """A (receipt, line) an earlier valid row of the file already has: refused, with the row it repeats."""
+        repeated = _table(
+            self.duck,
+            """WITH k AS (
+                 SELECT row_no, receipt_id, line, min(row_no) OVER (PARTITION BY receipt_id, line) AS first_row
+                 FROM b WHERE line IS NOT NULL)
+               SELECT k.row_no, $reason || ' ' || coalesce(s.row_no, k.first_row) AS reasons
+               FROM k LEFT JOIN seen_lines s USING (receipt_id, line)
+               WHERE s.row_no IS NOT NULL OR k.row_no <> k.first_row""",
+            {"reason": t.DUPLICATE_ROW},
         )
-        cursor.execute(staging.sql("ANALYZE {receipts}"))
+        self.duck.execute(
+            """INSERT INTO seen_lines
+               SELECT receipt_id, line, min(row_no) FROM b
+               WHERE line IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM seen_lines s WHERE s.receipt_id = b.receipt_id AND s.line = b.line)
+               GROUP BY receipt_id, line"""
+        )
+        if repeated.num_rows == 0:
+            return valid
+        row_no = repeated.column("row_no").combine_chunks()
+        self._reject(row_no, repeated.column("reasons").combine_chunks())
+        return valid.filter(pc.invert(pc.is_in(valid.column("row_no"), value_set=row_no)))
+
+    def _map_receipts(self) -> Iterator[Request]:
+        """Ids for the receipts seen for the first time: the database's for those it has, new ones otherwise."""
+        fresh = _table(
+            self.duck,
+            """SELECT receipt_id, min(row_no) AS first_row FROM b
+               WHERE NOT EXISTS (SELECT 1 FROM receipt_map m WHERE m.receipt_id = b.receipt_id)
+               GROUP BY receipt_id""",
+        )
+        if fresh.num_rows == 0:
+            return
+        if self.setup.source_has_receipts:
+            request = Request("existing", fresh.select(["receipt_id"]))
+            yield request
+            self._insert("receipt_map", f"receipt_id, id, true, {self.batch_no}", request.answer)
+        new = fresh.num_rows - (request.answer.num_rows if self.setup.source_has_receipts else 0)
+        if new > self.pool.available():
+            request = Request("ids", new - self.pool.available())
+            yield request
+            self.pool.add(request.answer)
+        self.duck.register("fresh", fresh)
+        self.duck.register("runs", self.pool.take(new))
+        try:
+            self.duck.execute(
+                f"""INSERT INTO receipt_map
+                    SELECT f.receipt_id, r.first_id + f.n - r.first_n, false, {self.batch_no}
+                    FROM (SELECT receipt_id, row_number() OVER (ORDER BY first_row) AS n FROM fresh
+                          WHERE NOT EXISTS (SELECT 1 FROM receipt_map m WHERE m.receipt_id = fresh.receipt_id)) f
+                    JOIN runs r ON f.n BETWEEN r.first_n AND r.first_n + r.ids - 1"""
+            )
+        finally:
+            self.duck.unregister("fresh")
+            self.duck.unregister("runs")
+
+    def _catalogue(self) -> Iterator[Chunk]:
+        """Products and stores the file names for the first time (from the batch's last row naming them); the
+        catalogue as the file names it, kept for the final merge (names and categories from the file's last row)."""
+        duck = self.duck
+        products = _table(
+            duck,
+            """SELECT sku, arg_max(product_name, row_no) AS name, arg_max(category, row_no) AS category FROM b
+               WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = b.sku) GROUP BY sku""",
+        )
+        if products.num_rows:
+            request = Request("products", products)
+            yield request
+            self._insert("products", "sku, id", request.answer)
+        stores = _table(
+            duck,
+            """SELECT store, arg_max(channel, row_no) AS channel FROM b
+               WHERE store <> '' AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.store = b.store) GROUP BY store""",
+        )
+        if stores.num_rows:
+            self._insert("stores", "store", stores.select(["store"]))
+            yield Chunk("stores", stores)
+        duck.execute(
+            """CREATE OR REPLACE TABLE catalogue AS
+               SELECT store, channel, sku, product_name, category, max(last_row) AS last_row FROM (
+                 SELECT * FROM catalogue
+                 UNION ALL SELECT store, channel, sku, product_name, category, row_no FROM b)
+               GROUP BY ALL"""
+        )
+
+    def _receipts_and_lines(self, lines_read: int) -> Iterator[Chunk]:
+        """The receipts first seen in this batch, with their sums so far and their first row's header; the lines of
+        new receipts, a line without a number being the next of its receipt in the file's order."""
+        duck, batch_no = self.duck, self.batch_no
+        receipts = _table(
+            duck,
+            f"""SELECT m.id, m.receipt_id, arg_min(b.customer_external_id, b.row_no) AS customer_external_id,
+                  arg_min(b.store, b.row_no) AS store, arg_min(b.channel, b.row_no) AS channel,
+                  {UTC_TEXT.format("arg_min(b.purchased_at, b.row_no)")} AS purchased_at,
+                  sum(b.quantity * b.unit_price_minor - b.discount_minor)::BIGINT AS total,
+                  sum(b.discount_minor)::BIGINT AS discount, sum(b.quantity)::INTEGER AS items
+                FROM b JOIN receipt_map m USING (receipt_id) WHERE NOT m.existing AND m.batch = {batch_no}
+                GROUP BY m.id, m.receipt_id ORDER BY m.id""",
+        )
+        if receipts.num_rows:
+            yield Chunk("receipts", receipts)
+        duck.execute(
+            f"""INSERT INTO deltas
+                SELECT m.id, sum(b.quantity * b.unit_price_minor - b.discount_minor), sum(b.discount_minor),
+                  sum(b.quantity)
+                FROM b JOIN receipt_map m USING (receipt_id) WHERE NOT m.existing AND m.batch < {batch_no}
+                GROUP BY m.id"""
+        )
+        unnumbered = duck.execute("SELECT count(*) FROM b WHERE line IS NULL").fetchall()[0][0]
+        if unnumbered:
+            self._number_lines()
+        # The lines as CSV, written by DuckDB's own (parallel) writer into the scan's folder: the writing side only
+        # streams the file's bytes to COPY.
+        path = self.scan.folder / f"lines-{batch_no}.csv"
+        written = duck.execute(
+            f"""COPY (
+                  SELECT m.id AS receipt_id, {"coalesce(b.line, n.line_no)" if unnumbered else "b.line"} AS line_no,
+                    p.id AS product_id, b.quantity, b.unit_price_minor, b.discount_minor,
+                    b.quantity * b.unit_price_minor - b.discount_minor AS amount_minor
+                  FROM b JOIN receipt_map m USING (receipt_id) JOIN products p USING (sku)
+                  {"LEFT JOIN numbered n USING (row_no)" if unnumbered else ""}
+                  WHERE NOT m.existing
+                ) TO {_duck_text(str(path))} (FORMAT csv, HEADER false)"""
+        ).fetchall()[0][0]
+        yield Chunk("lines", pa.table({}), path=path, rows=written, lines_read=lines_read)
+        if self.setup.source_has_receipts:
+            duck.execute(
+                "INSERT INTO existing_rows SELECT b.* FROM b JOIN receipt_map m USING (receipt_id) WHERE m.existing"
+            )
+
+    def _number_lines(self) -> None:
+        duck = self.duck
+        duck.execute(
+            """CREATE OR REPLACE TEMP TABLE numbered AS
+               SELECT b.row_no,
+                 coalesce(u.lines, 0) + row_number() OVER (PARTITION BY b.receipt_id ORDER BY b.row_no) AS line_no
+               FROM b LEFT JOIN unnumbered u USING (receipt_id) WHERE b.line IS NULL"""
+        )
+        duck.execute(
+            """CREATE OR REPLACE TEMP TABLE unnumbered_batch AS
+               SELECT receipt_id, count(*) AS lines FROM b WHERE line IS NULL GROUP BY receipt_id"""
+        )
+        duck.execute(
+            """UPDATE unnumbered SET lines = unnumbered.lines + n.lines FROM unnumbered_batch n
+               WHERE unnumbered.receipt_id = n.receipt_id"""
+        )
+        duck.execute(
+            """INSERT INTO unnumbered SELECT * FROM unnumbered_batch n
+               WHERE NOT EXISTS (SELECT 1 FROM unnumbered u WHERE u.receipt_id = n.receipt_id)"""
+        )
+
+    def _end(self) -> Iterator[Chunk]:
+        duck = self.duck
+        deltas = _table(
+            duck,
+            """SELECT id, sum(total)::BIGINT AS total, sum(discount)::BIGINT AS discount, sum(items)::INTEGER AS items
+               FROM deltas GROUP BY id""",
+        )
+        if deltas.num_rows:
+            yield Chunk("deltas", deltas)
+        yield Chunk("catalogue", _table(duck, "SELECT * FROM catalogue"))
+        if self.setup.source_has_receipts:
+            yield from self._existing()
+
+    def _existing(self) -> Iterator[Chunk]:
+        """Rows of receipts the database already has, with each receipt's header (its first row's)."""
+        duck = self.duck
+        if not self.setup.check_repeats:  # (a second attempt checked every row already)
+            repeated = _table(
+                duck,
+                """SELECT row_no, $reason || ' ' || first_row AS reasons FROM (
+                     SELECT row_no, min(row_no) OVER (PARTITION BY receipt_id, line) AS first_row
+                     FROM existing_rows WHERE line IS NOT NULL)
+                   WHERE row_no <> first_row""",
+                {"reason": t.DUPLICATE_ROW},
+            )
+            if repeated.num_rows:
+                self._reject(repeated.column("row_no").combine_chunks(), repeated.column("reasons").combine_chunks())
+                duck.register("repeated", repeated)
+                duck.execute("DELETE FROM existing_rows WHERE row_no IN (SELECT row_no FROM repeated)")
+                duck.unregister("repeated")
+                self.staged -= repeated.num_rows
+        if not duck.execute("SELECT count(*) FROM existing_rows").fetchall()[0][0]:
+            return
+        columns = ", ".join(UTC_TEXT.format(name) if name == "purchased_at" else name for name in STAGED_COLUMNS)
+        headers = _table(
+            duck,
+            f"""SELECT e.receipt_id, arg_min(e.customer_external_id, e.row_no) AS customer_external_id,
+                  arg_min(e.store, e.row_no) AS store, arg_min(e.channel, e.row_no) AS channel,
+                  {UTC_TEXT.format("arg_min(e.purchased_at, e.row_no)")} AS purchased_at, m.id AS existing_id
+                FROM existing_rows e JOIN receipt_map m USING (receipt_id) GROUP BY e.receipt_id, m.id""",
+        )
+        yield Chunk("existing", _table(duck, f"SELECT {columns} FROM existing_rows"), extra=headers)
+
+    def rejects(self) -> Iterator[tuple[int, str, list[str]]]:
+        """Every refused row, in file order, with its reasons and the file's values."""
+        found = self.duck.execute("SELECT row_no, reasons, raw FROM rejects ORDER BY row_no").fetchall()
+        missing = self.scan.original_values([row_no for row_no, _, raw in found if raw is None])
+        for row_no, reasons, raw in found:
+            yield row_no, reasons, raw if raw is not None else missing[row_no]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The writing side: the main thread, which holds the transaction
+
+
+class Writer:
+    """Takes the reading side's chunks in order and writes them through the import's connection."""
+
+    def __init__(self, job: PgImport, cursor, *, skipped_triggers: bool, contiguous_ids: bool, created_at: str):
+        self.job = job
+        self.created_at = created_at
+        self.cursor = cursor
+        self.skipped_triggers = skipped_triggers
+        self.contiguous_ids = contiguous_ids
+        self.params = {"source": job.source_id, "currency": job.options.currency}
+        self.stores: dict[str, int] = {}
+        self.created = 0
+        self.updated = 0
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_sourcerecord WHERE source_id = %(source)s)", self.params)
+        self.source_has_records = cursor.fetchone()[0]
+
+    def handle(self, item: Chunk | Request) -> None:
+        if isinstance(item, Request):
+            item.answer = getattr(self, f"_answer_{item.kind}")(item.payload)
+            item.done.set()
+            return
+        getattr(self, f"_{item.kind}")(item)
+
+    def _answer_existing(self, receipts: pa.Table) -> pa.Table:
+        staging, cursor = self.job.staging, self.cursor
+        cursor.execute(staging.sql("CREATE UNLOGGED TABLE IF NOT EXISTS {lookup} (receipt_id text)"))
+        cursor.execute(staging.sql("TRUNCATE {lookup}"))
+        _copy(cursor, staging.sql("{lookup} (receipt_id)"), receipts)
         cursor.execute(
             staging.sql(
-                "SELECT bool_or(numbered < lines), bool_or(existing_id IS NOT NULL), bool_or(NOT uniform)"
-                " FROM {receipts}"
+                """SELECT e.receipt_id, e.id FROM {lookup} l
+                   JOIN cdp_receipt e ON e.source_id = %(source)s AND e.receipt_id = l.receipt_id"""
+            ),
+            self.params,
+        )
+        return _pairs(self.cursor.fetchall(), ("receipt_id", pa.string()), ("id", pa.int64()))
+
+    def _answer_ids(self, count: int) -> list[tuple[int, int]]:
+        return reserve_ids(self.cursor, count, contiguous=self.contiguous_ids)
+
+    def _answer_products(self, table: pa.Table) -> pa.Table:
+        """New SKUs: their categories and products created (when nobody did meanwhile), locked; their ids."""
+        cursor = self.cursor
+        skus = table.column("sku").to_pylist()
+        categories = sorted({key for key in table.column("category").to_pylist() if key})
+        if categories:
+            cursor.execute(
+                """INSERT INTO cdp_category (key, name)
+                   SELECT key, upper(left(replace(key, '_', ' '), 1)) || lower(substr(replace(key, '_', ' '), 2))
+                   FROM unnest(%s::text[]) AS key
+                   ON CONFLICT (key) DO NOTHING""",
+                [categories],
+            )
+        cursor.execute(
+            """INSERT INTO cdp_product (sku, name, category_id, created_at)
+               SELECT n.sku, n.name, c.id, now()
+               FROM unnest(%s::text[], %s::text[], %s::text[]) AS n (sku, name, category)
+               LEFT JOIN cdp_category c ON c.key = n.category
+               ON CONFLICT (sku) DO NOTHING""",
+            [skus, table.column("name").to_pylist(), table.column("category").to_pylist()],
+        )
+        cursor.execute("SELECT sku, id FROM cdp_product WHERE sku = ANY(%s) ORDER BY id FOR KEY SHARE", [skus])
+        rows = cursor.fetchall()
+        return _pairs(rows, ("sku", pa.string()), ("id", pa.int64()))
+
+    def _stores(self, chunk: Chunk) -> None:
+        cursor, table = self.cursor, chunk.table
+        codes = table.column("store").to_pylist()
+        cursor.execute(
+            """INSERT INTO cdp_store (code, name, kind, city, postcode)
+               SELECT s.code, '',
+                 CASE s.channel WHEN 'web' THEN 'web' WHEN 'app' THEN 'app' WHEN 'phone' THEN 'call_centre'
+                   ELSE 'store' END,
+                 '', ''
+               FROM unnest(%s::text[], %s::text[]) AS s (code, channel)
+               ON CONFLICT (code) DO NOTHING""",
+            [codes, table.column("channel").to_pylist()],
+        )
+        cursor.execute("SELECT code, id FROM cdp_store WHERE code = ANY(%s) ORDER BY id FOR KEY SHARE", [codes])
+        self.stores.update(cursor.fetchall())
+
+    def _customers(self, external_ids: pa.ChunkedArray) -> dict[str, str]:
+        """The customers linked to the source's records these ids name (none before the customers are imported)."""
+        if not self.source_has_records:
+            return {}
+        wanted = [value for value in pc.unique(external_ids).to_pylist() if value]
+        self.cursor.execute(
+            """SELECT external_id, customer_id::text FROM cdp_sourcerecord
+               WHERE source_id = %s AND external_id = ANY(%s) AND customer_id IS NOT NULL""",
+            [self.job.source_id, wanted],
+        )
+        linked = dict(self.cursor.fetchall())
+        if linked and self.skipped_triggers:
+            self.cursor.execute(
+                """SELECT count(*) FROM (
+                     SELECT 1 FROM cdp_customer WHERE id = ANY(%s::uuid[]) ORDER BY id FOR KEY SHARE) s""",
+                [sorted(set(linked.values()))],
+            )
+        return linked
+
+    def _receipts(self, chunk: Chunk) -> None:
+        table = chunk.table
+        count = table.num_rows
+        customers = self._customers(table.column("customer_external_id"))
+        receipts = pa.table(
+            {
+                "id": table.column("id"),
+                "source_id": pa.array([self.job.source_id] * count, pa.int64()),
+                "receipt_id": table.column("receipt_id"),
+                "customer_id": _mapped(table.column("customer_external_id"), customers, pa.string()),
+                "customer_external_id": table.column("customer_external_id"),
+                "store_id": _mapped(table.column("store"), self.stores, pa.int64()),
+                "channel": table.column("channel"),
+                "purchased_at": table.column("purchased_at"),
+                "currency": pa.array([self.job.options.currency] * count, pa.string()),
+                "total_minor": table.column("total"),
+                "discount_minor": table.column("discount"),
+                "item_count": table.column("items"),
+                "created_at": pa.array([self.created_at] * count, pa.string()),
+            }
+        )
+        _copy(self.cursor, f"cdp_receipt ({', '.join(receipts.column_names)})", receipts)
+
+    def _lines(self, chunk: Chunk) -> None:
+        """The lines of new receipts, from the CSV file the reading side wrote (removed once copied)."""
+        if chunk.rows:
+            columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
+            with (
+                self.cursor.cursor.copy(f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)") as copy,
+                chunk.path.open("rb") as handle,
+            ):
+                while block := handle.read(COPY_BLOCK):
+                    copy.write(block)
+        chunk.path.unlink()
+        self.created += chunk.rows
+
+    def _deltas(self, chunk: Chunk) -> None:
+        staging, cursor = self.job.staging, self.cursor
+        cursor.execute(
+            staging.sql("CREATE UNLOGGED TABLE {deltas} (id bigint, total bigint, discount bigint, items int)")
+        )
+        _copy(cursor, staging.sql("{deltas}"), chunk.table)
+        cursor.execute(staging.sql(ADD_TO_TOTALS))
+
+    def _catalogue(self, chunk: Chunk) -> None:
+        staging, cursor = self.job.staging, self.cursor
+        cursor.execute(staging.sql("CREATE UNLOGGED TABLE {catalogue} ({columns})", columns=CATALOGUE_COLUMNS))
+        _copy(cursor, staging.sql("{catalogue}"), chunk.table)
+        for statement in MERGE_CATALOGUE:
+            cursor.execute(staging.sql(statement))
+
+    def _existing(self, chunk: Chunk) -> None:
+        """Rows of receipts the database already has: header updated, lines compared, totals summed again."""
+        staging, cursor = self.job.staging, self.cursor
+        cursor.execute(
+            staging.sql(
+                """CREATE UNLOGGED TABLE {stg} (row_no bigint, receipt_id text, line int, customer_external_id text,
+                     store text, channel text, sku text, product_name text, category text, quantity int,
+                     unit_price_minor bigint, discount_minor bigint, purchased_at timestamptz)"""
             )
         )
-        unnumbered, existing, mixed = cursor.fetchone()
-        if mixed:
-            cursor.execute(staging.sql(FIRST_ROW_HEADERS))
-        line_no = NUMBERED_LINE if unnumbered else "s.line"
+        _copy(cursor, staging.sql("{stg}"), chunk.table)
+        cursor.execute(
+            staging.sql(
+                """CREATE UNLOGGED TABLE {receipts} (receipt_id text, customer_external_id text, store text,
+                     channel text, purchased_at timestamptz, existing_id bigint)"""
+            )
+        )
+        _copy(cursor, staging.sql("{receipts}"), chunk.extra)
+        cursor.execute(staging.sql("ANALYZE {stg}, {receipts}"))
+        unnumbered = pc.any(pc.is_null(chunk.table.column("line"))).as_py()
+        cursor.execute(staging.sql(UPDATE_RECEIPTS), self.params)
+        cursor.execute(staging.sql(EXISTING_LINES, line_no=NUMBERED_LINE if unnumbered else "s.line"))
+        added, updated = cursor.fetchone()
+        self.created += added
+        self.updated += updated
+        if added or updated:
+            cursor.execute(staging.sql(EXISTING_TOTALS))
+
+
+def _pairs(rows: list[tuple], first: tuple[str, pa.DataType], second: tuple[str, pa.DataType]) -> pa.Table:
+    """Two-column query results as an Arrow table."""
+    return pa.table(
+        {
+            first[0]: pa.array([a for a, _ in rows], first[1]),
+            second[0]: pa.array([b for _, b in rows], second[1]),
+        }
+    )
+
+
+def _mapped(values: pa.ChunkedArray, mapping: dict, kind: pa.DataType) -> pa.Array:
+    """Each value's id in `mapping` (None when it has none), looked up once per distinct value."""
+    encoded = values.combine_chunks().dictionary_encode()
+    ids = pa.array([mapping.get(value) for value in encoded.dictionary.to_pylist()], kind)
+    return ids.take(encoded.indices)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The import
+
+_END = object()
+
+
+class ReadAhead:
+    """The reading side in a thread of its own, a few chunks ahead of the writing; stopped when the writing stops."""
+
+    def __init__(self, bookkeeping: Bookkeeping):
+        self.bookkeeping = bookkeeping
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, name="receipt-scan", daemon=True)
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for item in self.bookkeeping.chunks():
+                if not self._put(item):
+                    return
+                if isinstance(item, Request):
+                    while not item.done.wait(0.1):
+                        if self.stop.is_set():
+                            return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing side, which raises it
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[Chunk | Request]:
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __enter__(self) -> ReadAhead:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.bookkeeping.scan.db.interrupt()
+        self.thread.join()
+
+
+@dataclass
+class Attempt:
+    """One pass over the file inside a savepoint, and what it wrote."""
+
+    bookkeeping: Bookkeeping
+    writer: Writer
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(created, updated, unchanged), counted in lines."""
+        created, updated = self.writer.created, self.writer.updated
+        return created, updated, self.bookkeeping.staged - created - updated
+
+
+def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats: bool, progress) -> Attempt:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM cdp_source WHERE id = %s", [job.source_id])
+        source_key = cursor.fetchone()[0]
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_receipt WHERE source_id = %s)", [job.source_id])
+        setup = Setup(
+            source_key=source_key,
+            source_has_receipts=cursor.fetchone()[0],
+            erased=suppressed_digests(Kind.EXTERNAL_ID) if suppression_has_any() else frozenset(),
+            check_repeats=check_repeats,
+            contiguous_ids=bulk,
+            created_at=timezone.now().isoformat(),
+        )
         skipped = _skip_row_triggers(cursor)
         if skipped:
-            cursor.execute(staging.sql(LOCK_REFERENCED), params)
+            cursor.execute("SELECT 1 FROM cdp_source WHERE id = %s FOR KEY SHARE", [job.source_id])
         dropped = _drop_secondary_indexes(cursor) if bulk else None
-        cursor.execute(staging.sql(INSERT_RECEIPTS), params)
-        cursor.execute(staging.sql("ANALYZE {receipt_ids}"))
-        cursor.execute(staging.sql(INSERT_LINES, line_no=line_no))
-        created, updated = cursor.rowcount, 0
+        pool = IdPool()
+        if bulk:  # as many ids as the file has lines, at most one receipt each: no round trip per batch
+            pool.add(reserve_ids(cursor, max(estimated_lines(job.path), 1), contiguous=True))
+        writer = Writer(job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=setup.created_at)
+        bookkeeping = Bookkeeping(scan, setup, pool)
+        with ReadAhead(bookkeeping) as chunks:
+            for item in chunks:
+                writer.handle(item)
+                if progress and isinstance(item, Chunk) and item.lines_read:
+                    progress(item.lines_read)
         if dropped is not None:
             _build_indexes(cursor, dropped)
-        if existing:
-            cursor.execute(staging.sql(UPDATE_RECEIPTS), params)
-            cursor.execute(staging.sql(EXISTING_LINES, line_no=line_no))
-            added, updated = cursor.fetchone()
-            created += added
-            if added or updated:
-                cursor.execute(staging.sql(EXISTING_TOTALS))
         if skipped:
             cursor.execute("SELECT set_config('session_replication_role', 'origin', true)")
-        cursor.execute(staging.sql("SELECT coalesce(sum(lines), 0)::bigint FROM {receipts}"))
-        staged = cursor.fetchone()[0]
-    return created, updated, staged - created - updated
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(job.staging.tables.values())}")
+    return Attempt(bookkeeping, writer)
 
 
-def merge(job: PgImport, *, bulk: bool = False) -> tuple[int, int, int]:
-    """Upsert the staged rows; returns (created, updated, unchanged) counted in lines."""
+def write_file(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, progress=None) -> Attempt:
+    """Write the file's rows; a line repeated in a new receipt sends the import round again with the explicit check."""
     try:
-        with transaction.atomic():  # a savepoint: a (receipt, line) twice in the file undoes the merge
-            return _merge_once(job, bulk)
-    except IntegrityError as exc:
-        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_LINE:
+        with transaction.atomic():  # a savepoint: a (receipt, line) twice in the file undoes the first attempt
+            return _attempt(job, scan, bulk=bulk, check_repeats=False, progress=progress)
+    except (IntegrityError, psycopg.errors.UniqueViolation) as exc:  # COPY runs on the driver's cursor: its own errors
+        diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) != UNIQUE_LINE:
             raise
-    with connection.cursor() as cursor:
-        cursor.execute(job.staging.sql("DROP TABLE IF EXISTS {catalogue}, {receipts}, {receipt_ids}"))
-        _reject_duplicates(job, cursor, only_existing_receipts=False)
-        cursor.execute(job.staging.sql("DELETE FROM {stg} WHERE NOT fast"))
-    return _merge_once(job, bulk)
+    return _attempt(job, scan, bulk=bulk, check_repeats=True, progress=progress)
 
 
 def import_file_pg(
@@ -834,21 +1034,25 @@ def import_file_pg(
     result: t.ImportResult,
     progress: Callable[[int, int], None] | None = None,
 ) -> bool:
-    """Import the whole file as one batch; False (and nothing written) when COPY cannot read it."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _tune_transaction(cursor)
-        lines = copy_file(job, progress)
-        if lines is None:
+    """Import the whole file as one batch; False (and nothing written) when DuckDB cannot read it as Python would."""
+    size = job.path.stat().st_size
+    lines = estimated_lines(job.path)
+
+    def lines_done(line_no: int) -> None:
+        if progress:
+            progress(min(size, int(size * line_no / max(lines, 1))), size)
+
+    with ReceiptLineScan(job.path, job.fields, job.options, ctx) as scan:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    _tune_transaction(cursor)
+                attempt = write_file(job, scan, bulk=bulk_load(lines), progress=lines_done)
+                result.read = scan.rows_read
+                result.add(*attempt.counts)
+                for row_no, reasons, values in attempt.bookkeeping.rejects():
+                    sink.add(row_no, reasons.split("; "), dict(zip(job.fields, values, strict=True)), original=values)
+                    result.rejected += 1
+        except ScanUnusable:
             return False
-        bulk = bulk_load(lines)
-        result.read = stage_rows(job, ctx)
-        result.add(*merge(job, bulk=bulk))
-        result.rejected = write_rejects(job, sink)
-        _drop_staging(job)
     return True
-
-
-def _drop_staging(job: PgImport) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(job.staging.tables.values())}")

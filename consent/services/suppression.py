@@ -71,6 +71,12 @@ def suppressed_among(identifiers: Iterable[tuple[str, str]]) -> set[tuple[str, s
     return found
 
 
+def suppressed_digests(kind: str) -> frozenset[str]:
+    """Every digest of one kind: for an import that checks millions of rows without a query per row or batch (the
+    list holds one entry per erased identifier, so it stays small)."""
+    return frozenset(SuppressedIdentifier.objects.filter(kind=kind).values_list("digest", flat=True))
+
+
 def suppression_has_any() -> bool:
     """Cheap guard: an empty list costs imports nothing."""
     return SuppressedIdentifier.objects.exists()

@@ -127,14 +127,14 @@ def test_readers_holding_the_tables_keep_the_indexes(tmp_path, monkeypatch):
 
 def test_an_interrupted_bulk_load_leaves_the_indexes(tmp_path, monkeypatch):
     before = _indexes()
-    real_merge = pg_transactions.merge
+    real_write = pg_transactions.write_file
 
-    def crash_after_merge(job, **options):
-        real_merge(job, **options)
+    def crash_after_writing(job, scan, **options):
+        real_write(job, scan, **options)
         assert _indexes() == before  # built again inside the import's transaction
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pg_transactions, "merge", crash_after_merge)
+    monkeypatch.setattr(pg_transactions, "write_file", crash_after_writing)
     with pytest.raises(KeyboardInterrupt):
         _import(tmp_path, *[_line(f"R{i}", 1, "A1", 1) for i in range(5)])
     assert Receipt.objects.count() == 0

@@ -9,7 +9,7 @@ import pytest
 
 from django.db import DatabaseError, connection, transaction
 
-from cdp.ingest import pg_transactions
+from cdp.ingest import receipt_scan
 from cdp.ingest.reader import CsvSource
 from cdp.ingest.rows import RowContext, parse_transaction
 from cdp.ingest.types import ImportOptions, RowRejected
@@ -54,7 +54,7 @@ def test_both_paths_read_every_shape_alike(tmp_path, monkeypatch):
         read_by_python.append(raw["receipt_id"])
         return parse_transaction(raw, ctx)
 
-    monkeypatch.setattr(pg_transactions, "parse_transaction", spy)
+    monkeypatch.setattr(receipt_scan, "parse_transaction", spy)
     # when the file goes through the COPY path
     code, out = run_command("import_transactions", path, "till")
     assert code == 0, out

@@ -196,13 +196,14 @@ def test_an_interrupted_copy_import_writes_nothing_and_resumes(tmp_path, monkeyp
     # given six lines and a crash after the merge wrote them, before the commit
     lines = [f"R{i},1,,2025-01-0{i},S1,store,SKU{i},P,x,1,{i}.00,0" for i in range(1, 7)]
     path = write(tmp_path / "t.csv", T_HEADER, *lines)
-    real_merge = pg_transactions.merge
+    real_write = pg_transactions.write_file
 
-    def crash_after_merge(job, **options):
-        real_merge(job, **options)
+    def crash_after_writing(job, scan, **options):
+        attempt = real_write(job, scan, **options)
+        assert attempt.counts == (6, 0, 0)  # every line was written before the crash
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pg_transactions, "merge", crash_after_merge)
+    monkeypatch.setattr(pg_transactions, "write_file", crash_after_writing)
     with pytest.raises(KeyboardInterrupt):
         run("import_transactions", path)
     # then nothing of the file is there
@@ -211,7 +212,7 @@ def test_an_interrupted_copy_import_writes_nothing_and_resumes(tmp_path, monkeyp
     assert Product.objects.count() == 0
     assert ImportBatch.objects.get().status == "interrupted"
     # and a re-run imports it whole
-    monkeypatch.setattr(pg_transactions, "merge", real_merge)
+    monkeypatch.setattr(pg_transactions, "write_file", real_write)
     code, out = run("import_transactions", path)
     assert code == 0
     assert "created 6, updated 0, unchanged 0" in out

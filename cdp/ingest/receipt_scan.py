@@ -1,0 +1,398 @@
+"""Reading and checking a receipt-line file with DuckDB: every core parses and checks, rows arrive in file order.
+
+DuckDB (already the engine of identity resolution) reads the CSV with all the machine's cores and checks every row
+whose values have the plain, common shapes (ISO timestamps, plain decimals, clean codes) in one vectorised pass: the
+"fast" rows, typed. The rows come back in file order, in batches, so their numbers are exact. Every other row carries
+its raw values and is read by the same Python parser as the row-by-row path (`parse_transaction`): a value is
+accepted, converted or refused the same way whichever side reads it, with the same reasons.
+
+DuckDB reads a file the way Python's csv module does when the file is plain CSV; where they could differ it stops
+instead (strict mode: a row with too many or too few values, a stray quote, bytes invalid in the encoding), and the
+import then goes the row-by-row way. A line break inside a quoted value, or a blank line between rows, would shift
+the row numbers: the scan counts the file's lines and gives up when they do not match its rows.
+
+Memory is bounded: DuckDB streams the file (its own memory is capped, and what it keeps between batches spills to a
+temporary folder), and Python holds one batch at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from django.conf import settings
+
+from cdp.ingest import types as t
+from cdp.ingest.rows import CHANNEL_SYNONYMS, FUTURE_TOLERANCE, TRANSACTION_MAX_LENGTHS, RowContext, parse_transaction
+
+# Encodings DuckDB reads itself; a file in another encoding is decoded by Python into a UTF-8 copy first.
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
+MEMORY_LIMIT = os.environ.get("INGEST_SCAN_MEMORY", "512MB")
+NO_NULL = "\x01no null\x01"  # DuckDB's NULL string: no file holds it, so an empty value stays ''
+BATCH_ROWS = 500_000  # rows handed on at a time: enough to keep every step set-based, small enough to stay bounded
+COPY_BLOCK = 1 << 20
+
+# Every character Python's str.split() treats as whitespace (RE2 syntax); a "plain" code has none of them but single
+# spaces between other characters, so normalise_code and normalise_text leave it as it is.
+_SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+PLAIN_KEY = r"(?:[a-z0-9]+(?:_[a-z0-9]+)*)?"  # already what normalise_key returns
+PLAIN_INTEGER = r"-?[0-9]{1,9}"
+LINE_NUMBER = r"(?:[0-9]{1,9})?"
+AMOUNT_POINT = r"[0-9]{1,13}(?:\.[0-9]{1,2})?"  # two decimals at most: exact in minor units, no rounding
+AMOUNT_COMMA = r"[0-9]{1,13}(?:,[0-9]{1,2})?"
+CHANNEL_SHAPE = r"[A-Za-z_]*"  # ASCII only: lower() then means what normalise_key means
+# ISO 8601 as the fast pass reads it: a date, a date and time, with or without seconds and offset.
+# Hours, minutes and seconds in range: DuckDB's cast reads the rest (and refuses a day the month does not have).
+ISO_TIMESTAMP = (
+    r"(?:1[89]|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+
+
+def _plain(*, required: bool = False, exclude: str = "") -> str:
+    """Text that normalise_code leaves as it is: runs of other characters with single spaces between them."""
+    solid = f"[^{_SPACES}{exclude}]"
+    runs = f"{solid}+(?: {solid}+)*"
+    return runs if required else f"(?:{runs})?"
+
+
+@lru_cache(maxsize=1)
+def _not_nfc_quick() -> str:
+    """An RE2 class of the characters that can make a text not NFC: a text without them is NFC (Unicode's quick
+    check says yes), so normalise_text leaves it as it is. Combining marks, characters NFC replaces, characters that
+    compose with the one before them (second halves of canonical pairs, Hangul vowels and trailing consonants)."""
+    flagged = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for code in range(0x80, 0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or unicodedata.normalize("NFC", char) != char:
+            flagged.add(code)
+        decomposition = unicodedata.decomposition(char)
+        if decomposition and not decomposition.startswith("<") and len(parts := decomposition.split()) == 2:
+            flagged.add(int(parts[1], 16))
+    ranges: list[list[int]] = []
+    for code in sorted(flagged):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+
+
+def row_shape(decimal_comma: bool) -> str:
+    """One regex for a whole row, its fields joined by line feeds (which no field's shape admits)."""
+    amount = AMOUNT_COMMA if decimal_comma else AMOUNT_POINT
+    return "\n".join(
+        (
+            _plain(required=True),  # receipt_id
+            LINE_NUMBER,
+            _plain(),  # customer_external_id
+            ISO_TIMESTAMP,
+            _plain(),  # store
+            CHANNEL_SHAPE,
+            _plain(required=True),  # sku
+            _plain(exclude=_not_nfc_quick()),  # product_name
+            PLAIN_KEY,  # category
+            PLAIN_INTEGER,  # quantity
+            amount,  # unit_price
+            f"(?:{amount})?",  # discount
+        )
+    )
+
+
+ROW_FIELDS = (
+    "receipt_id",
+    "line",
+    "customer_external_id",
+    "timestamp",
+    "store",
+    "channel",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "discount",
+)
+
+# The typed columns of a row, as the writer reads them (rows Python reads are given the same shape).
+TYPED_SCHEMA = pa.schema(
+    [
+        ("row_no", pa.int64()),
+        ("receipt_id", pa.string()),
+        ("line", pa.int32()),
+        ("customer_external_id", pa.string()),
+        ("store", pa.string()),
+        ("channel", pa.string()),
+        ("sku", pa.string()),
+        ("product_name", pa.string()),
+        ("category", pa.string()),
+        ("quantity", pa.int32()),
+        ("unit_price_minor", pa.int64()),
+        ("discount_minor", pa.int64()),
+        ("purchased_at", pa.timestamp("us")),  # UTC
+    ]
+)
+TYPED_COLUMNS = tuple(TYPED_SCHEMA.names)
+
+
+class ScanUnusable(Exception):
+    """DuckDB cannot read the file as Python would (or not at all): the import goes the row-by-row way."""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class Batch:
+    """Rows in file order: the typed valid ones, and the refused ones with their reasons and raw values."""
+
+    first_row: int  # the row number (file line) of the batch's first row
+    rows: int
+    valid: pa.Table  # TYPED_SCHEMA
+    rejected: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (row number, reasons, raw values)
+
+
+@dataclass
+class ReceiptLineScan:
+    """One file's scan: a private DuckDB database (in memory, spilling to a temporary folder) and the file's rows."""
+
+    path: Path
+    fields: list[str]
+    options: t.ImportOptions
+    ctx: RowContext
+    folder: Path = field(init=False)
+    db: duckdb.DuckDBPyConnection = field(init=False)
+    read_path: Path = field(init=False)
+    rows_read: int = 0  # rows with values
+    lines_scanned: int = 0  # lines after the header, blank ones included
+
+    def __post_init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="clientele-scan-"))
+        self.db = duckdb.connect(":memory:", config={"threads": os.cpu_count() or 1})
+        self.db.execute(f"SET memory_limit = {_quote(MEMORY_LIMIT)}")
+        self.db.execute(f"SET temp_directory = {_quote(str(self.folder / 'spill'))}")
+        self.db.execute("SET preserve_insertion_order = true")
+        self.read_path = self.path
+
+    def close(self) -> None:
+        self.db.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> ReceiptLineScan:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Reading the file
+
+    @cached_property
+    def _encoding(self) -> str:
+        """The encoding DuckDB reads; other encodings are decoded into a UTF-8 copy (strictly: a bad byte stops)."""
+        name = codecs.lookup(self.options.encoding).name
+        if name in DUCKDB_ENCODINGS:
+            return DUCKDB_ENCODINGS[name]
+        copy = self.folder / "utf8.csv"
+        decoder = codecs.getincrementaldecoder(name)("strict")
+        try:
+            with self.path.open("rb") as source, copy.open("wb") as target:
+                while block := source.read(COPY_BLOCK):
+                    target.write(decoder.decode(block).encode("utf-8"))
+                target.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ScanUnusable("bytes invalid in the encoding") from exc
+        self.read_path = copy
+        return "utf-8"
+
+    def _source(self) -> str:
+        """The file as DuckDB reads it: every value text, an empty value '' and a missing one NULL (a short row is
+        padded, as Python pads it), and one column more than the header for a value too many, which Python refuses."""
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.fields))) + ", 'extra': 'VARCHAR'}"
+        return (
+            f"read_csv({_quote(str(self.read_path))}, header = true, columns = {columns}, "
+            f"delim = {_quote(self.options.delimiter)}, quote = '\"', escape = '\"', "
+            f"encoding = {_quote(self._encoding)}, nullstr = {_quote(NO_NULL)}, allow_quoted_nulls = false, "
+            "null_padding = true, auto_detect = false, strict_mode = true, parallel = true)"
+        )
+
+    def _raw(self, name: str) -> str:
+        """The raw text of a field ('' when the file has no such column, or the cell is empty)."""
+        return f"coalesce(c{self.fields.index(name)}, '')" if name in self.fields else "''"
+
+    def scan_sql(self) -> str:
+        """Every row: typed values and `fast` when the row has the plain shapes, else its raw values for Python.
+
+        The shapes are checked by one regex over the whole row; values are converted only for rows that have them.
+        A local time without offset is read in the retailer's time zone, and left to Python when it is ambiguous or
+        does not exist (the hours clocks repeat or skip).
+        """
+        lengths = " AND ".join(
+            f"(strlen(k_{name}) <= {limit} OR length(k_{name}) <= {limit})"
+            for name, limit in TRANSACTION_MAX_LENGTHS.items()
+        )
+        number = "replace({}, ',', '.')" if self.options.decimal_comma else "{}"
+        channels = " ".join(f"WHEN '{key}' THEN '{value}'" for key, value in CHANNEL_SYNONYMS.items())
+        tz = _quote(settings.TIME_ZONE)
+        keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in ROW_FIELDS)
+        shape = _quote(row_shape(self.options.decimal_comma))
+        joined = ", ".join(f"k_{name}" for name in ROW_FIELDS)
+        raw = ", ".join(f"c{i}" for i in range(len(self.fields)))
+        raw_out = ", ".join(
+            f"CASE WHEN NOT fast THEN coalesce(c{i}, '') END AS raw_{i}" for i in range(len(self.fields))
+        )
+        one_value = "true" if len(self.fields) == 1 else "c1 IS NULL"
+        return f"""
+        WITH r AS (
+          SELECT {raw}, extra, {keys}, {one_value} AND regexp_full_match(c0, '[{_SPACES}]*') AS blank
+          FROM {self._source()}
+        ), s AS (
+          SELECT r.*, extra IS NULL AND regexp_full_match(concat_ws(chr(10), {joined}), {shape}) AND {lengths} AS shape
+          FROM r
+        ), v AS (
+          SELECT s.*,
+            CASE WHEN shape AND k_line <> '' THEN k_line::INTEGER END AS line,
+            CASE WHEN shape THEN k_quantity::INTEGER END AS quantity,
+            CASE WHEN shape THEN ({number.format("k_unit_price")}::DECIMAL(15, 2) * 100)::BIGINT END
+              AS unit_price_minor,
+            CASE WHEN shape THEN coalesce(({number.format("NULLIF(k_discount, '')")}::DECIMAL(15, 2) * 100)::BIGINT, 0)
+              END AS discount_minor,
+            CASE WHEN shape THEN CASE lower(k_channel) WHEN '' THEN '' {channels} END END AS channel,
+            CASE WHEN NOT shape THEN NULL
+                 WHEN substr(k_timestamp, 17, 1) = ':' THEN TRY_CAST(left(k_timestamp, 19) AS TIMESTAMP)
+                 WHEN length(k_timestamp) >= 16 THEN TRY_CAST(left(k_timestamp, 16) || ':00' AS TIMESTAMP)
+                 ELSE TRY_CAST(k_timestamp AS TIMESTAMP) END AS local_ts,
+            CASE WHEN NOT shape THEN NULL
+                 WHEN substr(k_timestamp, 17, 1) = ':' THEN substr(k_timestamp, 20)
+                 WHEN length(k_timestamp) >= 16 THEN substr(k_timestamp, 17)
+                 ELSE '' END AS tz_text
+          FROM s
+        ), w AS (
+          SELECT v.*,
+            CASE WHEN local_ts IS NULL THEN NULL
+                 WHEN tz_text = 'Z' THEN local_ts
+                 WHEN tz_text = '' THEN timezone('UTC', timezone({tz}, local_ts))
+                 WHEN substr(tz_text, 2, 2)::INTEGER > 23 OR right(tz_text, 2)::INTEGER > 59 THEN NULL  -- to Python
+                 ELSE local_ts - to_minutes((CASE left(tz_text, 1) WHEN '-' THEN -1 ELSE 1 END)
+                                            * (substr(tz_text, 2, 2)::INTEGER * 60 + right(tz_text, 2)::INTEGER))
+            END AS purchased_at
+          FROM v
+        ), e AS (
+          SELECT w.*, coalesce(
+              shape AND coalesce(line, 1) >= 1 AND channel IS NOT NULL AND quantity <> 0
+              AND discount_minor <= abs(quantity) * unit_price_minor
+              AND purchased_at <= $latest
+              AND CASE WHEN tz_text <> '' THEN true ELSE
+                    timezone({tz}, timezone('UTC', purchased_at)) = local_ts
+                    AND timezone({tz}, timezone('UTC', purchased_at) + INTERVAL 1 HOUR) <> local_ts
+                    AND timezone({tz}, timezone('UTC', purchased_at) - INTERVAL 1 HOUR) <> local_ts END,
+              false) AS fast
+          FROM w
+        )
+        SELECT blank, fast, k_receipt_id AS receipt_id, line, k_customer_external_id AS customer_external_id,
+          k_store AS store, channel, k_sku AS sku, k_product_name AS product_name, k_category AS category,
+          quantity, unit_price_minor, discount_minor, purchased_at, {raw_out}, extra
+        FROM e
+        """
+
+    def batches(self) -> Iterator[Batch]:
+        """The file's rows in batches, in file order; raises ScanUnusable when DuckDB cannot read it as Python would."""
+        latest = (self.ctx.now + FUTURE_TOLERANCE).astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(BATCH_ROWS)
+            pending: list[pa.RecordBatch] = []
+            size = 0
+            for chunk in reader:
+                pending.append(chunk)
+                size += chunk.num_rows
+                if size >= BATCH_ROWS:
+                    yield self._batch(pa.Table.from_batches(pending))
+                    pending, size = [], 0
+            if pending:
+                yield self._batch(pa.Table.from_batches(pending))
+        except duckdb.Error as exc:
+            raise ScanUnusable(str(exc).splitlines()[0]) from exc
+        if self.lines_scanned != data_lines(self.read_path):
+            # DuckDB skips blank lines and Python counts them: the row numbers would not be the file's lines.
+            raise ScanUnusable("blank lines between rows")
+
+    def _batch(self, table: pa.Table) -> Batch:
+        first = self.lines_scanned + 2  # the header is line 1
+        count = table.num_rows
+        self.lines_scanned += count
+        table = table.add_column(0, "row_no", pa.array(range(first, first + count), pa.int64()))
+        blank = table.column("blank")
+        if pc.any(blank).as_py():  # a line of blanks only: skipped, as Python skips it
+            table = table.filter(pc.invert(blank))
+        self.rows_read += table.num_rows
+        fast = table.column("fast")
+        typed = table.select(TYPED_COLUMNS)
+        if pc.all(fast).as_py():  # the usual case: every row read here
+            return Batch(first_row=first, rows=table.num_rows, valid=typed.cast(TYPED_SCHEMA))
+        batch = Batch(first_row=first, rows=table.num_rows, valid=typed.filter(fast).cast(TYPED_SCHEMA))
+        self._read_slow_rows(table.filter(pc.invert(fast)), batch)
+        return batch
+
+    def _read_slow_rows(self, slow: pa.Table, batch: Batch) -> None:
+        """Rows the fast pass did not read: Python's parser decides, as on the row-by-row path."""
+        raw_names = [f"raw_{i}" for i in range(len(self.fields))]
+        parsed = []
+        for record in slow.select(["row_no", *raw_names, "extra"]).to_pylist():
+            values = [record[name] for name in raw_names]
+            raw = dict(zip(self.fields, values, strict=True))
+            if record["extra"] is not None:
+                raw["__extra__"] = [record["extra"]]
+            try:
+                row = parse_transaction(raw, self.ctx)
+            except t.RowRejected as exc:
+                batch.rejected.append((record["row_no"], "; ".join(exc.reasons), values))
+                continue
+            parsed.append(
+                {
+                    "row_no": record["row_no"],
+                    **{name: getattr(row, name) for name in TYPED_COLUMNS[1:] if name != "purchased_at"},
+                    "purchased_at": row.purchased_at.astimezone(dt.UTC).replace(tzinfo=None),
+                }
+            )
+        if parsed:
+            batch.valid = pa.concat_tables([batch.valid, pa.Table.from_pylist(parsed, schema=TYPED_SCHEMA)])
+
+    def original_values(self, row_numbers: list[int]) -> dict[int, list[str]]:
+        """The file's values of some rows (by line number), read again: for rows refused after the fast pass."""
+        if not row_numbers:
+            return {}
+        columns = ", ".join(f"coalesce(c{i}, '')" for i in range(len(self.fields)))
+        found = self.db.execute(
+            f"SELECT ordinality + 1, {columns} FROM {self._source()} WITH ORDINALITY "
+            "WHERE ordinality + 1 IN (SELECT unnest($rows::BIGINT[]))",
+            {"rows": row_numbers},
+        ).fetchall()
+        return {row_no: list(values) for row_no, *values in found}
+
+
+def data_lines(path: Path) -> int:
+    """Lines after the header, trailing blank lines left out (Python and DuckDB both skip those)."""
+    lines = 0
+    tail = b""
+    with path.open("rb") as handle:
+        while block := handle.read(COPY_BLOCK):
+            lines += block.count(b"\n")
+            tail = (tail + block)[-COPY_BLOCK:]
+    stripped = tail.rstrip(b" \t\r\n")
+    # Each line feed before the last value ends a line; the header's is one of them, the last line's may be missing.
+    return lines - tail[len(stripped) :].count(b"\n")
