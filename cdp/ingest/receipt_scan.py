@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import itertools
 import os
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
 MEMORY_LIMIT = os.environ.get("INGEST_SCAN_MEMORY", "512MB")
 NO_NULL = "\x01no null\x01"  # DuckDB's NULL string: no file holds it, so an empty value stays ''
 BATCH_ROWS = 500_000  # rows handed on at a time: enough to keep every step set-based, small enough to stay bounded
+FIRST_BATCH_ROWS = 50_000
 COPY_BLOCK = 1 << 20
 
 # Every character Python's str.split() treats as whitespace (RE2 syntax); a "plain" code has none of them but single
@@ -74,9 +76,8 @@ def _not_nfc_quick() -> str:
     check says yes), so normalise_text leaves it as it is. Combining marks, characters NFC replaces, characters that
     compose with the one before them (second halves of canonical pairs, Hangul vowels and trailing consonants)."""
     flagged = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
-    for code in range(0x80, 0x110000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
+    # Planes 4 to 13 hold no character, 15 and 16 private use only: nothing there composes or decomposes.
+    for code in itertools.chain(range(0x80, 0xD800), range(0xE000, 0x40000), range(0xE0000, 0xF0000)):
         char = chr(code)
         if unicodedata.combining(char) or unicodedata.normalize("NFC", char) != char:
             flagged.add(code)
@@ -224,10 +225,11 @@ class ReceiptLineScan:
         """The file as DuckDB reads it: every value text, an empty value '' and a missing one NULL (a short row is
         padded, as Python pads it), and one column more than the header for a value too many, which Python refuses."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.fields))) + ", 'extra': 'VARCHAR'}"
+        encoding = self._encoding  # (first: a file it decodes is read from its UTF-8 copy)
         return (
             f"read_csv({_quote(str(self.read_path))}, header = true, columns = {columns}, "
             f"delim = {_quote(self.options.delimiter)}, quote = '\"', escape = '\"', "
-            f"encoding = {_quote(self._encoding)}, nullstr = {_quote(NO_NULL)}, allow_quoted_nulls = false, "
+            f"encoding = {_quote(encoding)}, nullstr = {_quote(NO_NULL)}, allow_quoted_nulls = false, "
             "null_padding = true, auto_detect = false, strict_mode = true, parallel = true)"
         )
 
@@ -316,13 +318,13 @@ class ReceiptLineScan:
         try:
             reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(BATCH_ROWS)
             pending: list[pa.RecordBatch] = []
-            size = 0
+            size, wanted = 0, FIRST_BATCH_ROWS  # a small first batch, so that the writing starts early
             for chunk in reader:
                 pending.append(chunk)
                 size += chunk.num_rows
-                if size >= BATCH_ROWS:
+                if size >= wanted:
                     yield self._batch(pa.Table.from_batches(pending))
-                    pending, size = [], 0
+                    pending, size, wanted = [], 0, min(wanted * 2, BATCH_ROWS)
             if pending:
                 yield self._batch(pa.Table.from_batches(pending))
         except duckdb.Error as exc:
