@@ -380,10 +380,10 @@ class IdPool:
         )
 
 
-def reserve_ids(cursor, count: int, *, contiguous: bool) -> list[tuple[int, int]]:
-    """`count` new receipt ids, as runs (first, count). In a bulk load the table is locked, so one jump of the
+def reserve_ids(cursor, count: int, *, contiguous: bool, table: str = "cdp_receipt") -> list[tuple[int, int]]:
+    """`count` new ids of `table`, as runs (first, count). In a bulk load the table is locked, so one jump of the
     sequence reserves them; otherwise each is drawn, as other sessions may draw theirs meanwhile."""
-    cursor.execute("SELECT pg_get_serial_sequence('cdp_receipt', 'id')")
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
     (sequence,) = cursor.fetchone()
     if contiguous:
         cursor.execute("SELECT nextval(%s)", [sequence])
@@ -402,7 +402,7 @@ def reserve_ids(cursor, count: int, *, contiguous: bool) -> list[tuple[int, int]
 
 STATE_TABLES = """
     CREATE OR REPLACE TABLE receipt_map (receipt_id VARCHAR, id BIGINT, existing BOOLEAN, batch INTEGER);
-    CREATE OR REPLACE TABLE unnumbered (receipt_id VARCHAR, lines BIGINT);
+    CREATE OR REPLACE TABLE unnumbered (receipt_key BIGINT, lines BIGINT);
     CREATE OR REPLACE TABLE deltas (id BIGINT, total HUGEINT, discount HUGEINT, items HUGEINT);
     CREATE OR REPLACE TABLE catalogue (
       store VARCHAR, channel VARCHAR, sku VARCHAR, product_name VARCHAR, category VARCHAR, last_row BIGINT);
@@ -433,10 +433,11 @@ class Setup:
 class Bookkeeping:
     """The reading side: the scan's batches checked against each other and turned into rows to write (DuckDB)."""
 
-    def __init__(self, scan: ReceiptLineScan, setup: Setup, pool: IdPool):
+    def __init__(self, scan: ReceiptLineScan, setup: Setup, pool: IdPool, line_pool: IdPool | None):
         self.scan = scan
         self.setup = setup
         self.pool = pool
+        self.line_pool = line_pool  # in a bulk load, the lines' ids are reserved too: cheaper than one default each
         self.duck = scan.db.cursor()
         self.duck.execute(STATE_TABLES)
         self.batch_no = 0
@@ -529,46 +530,65 @@ class Bookkeeping:
         return valid.filter(pc.invert(pc.is_in(valid.column("row_no"), value_set=row_no)))
 
     def _map_receipts(self) -> Iterator[Request]:
-        """Ids for the receipts seen for the first time: the database's for those it has, new ones otherwise."""
-        fresh = _table(
-            self.duck,
-            """SELECT receipt_id, min(row_no) AS first_row FROM b
-               WHERE NOT EXISTS (SELECT 1 FROM receipt_map m WHERE m.receipt_id = b.receipt_id)
-               GROUP BY receipt_id""",
+        """The batch's receipts with their ids (`km`): the id a receipt got in an earlier batch, the database's when
+        it has the receipt, a new one otherwise. The batch's rows then join this small table, not the whole map."""
+        duck = self.duck
+        duck.execute(
+            """CREATE OR REPLACE TEMP TABLE km AS
+               SELECT d.receipt_id, d.first_row, m.id AS receipt_key, m.existing, m.batch
+               FROM (SELECT receipt_id, min(row_no) AS first_row FROM b GROUP BY receipt_id) d
+               LEFT JOIN receipt_map m USING (receipt_id)"""
         )
+        fresh = _table(duck, "SELECT receipt_id, first_row FROM km WHERE receipt_key IS NULL ORDER BY first_row")
         if fresh.num_rows == 0:
             return
+        found = pa.table({"receipt_id": pa.array([], pa.string()), "id": pa.array([], pa.int64())})
         if self.setup.source_has_receipts:
             request = Request("existing", fresh.select(["receipt_id"]))
             yield request
-            self._insert("receipt_map", f"receipt_id, id, true, {self.batch_no}", request.answer)
-        new = fresh.num_rows - (request.answer.num_rows if self.setup.source_has_receipts else 0)
+            found = request.answer
+        new = fresh.num_rows - found.num_rows
         if new > self.pool.available():
             request = Request("ids", new - self.pool.available())
             yield request
             self.pool.add(request.answer)
-        self.duck.register("fresh", fresh)
-        self.duck.register("runs", self.pool.take(new))
+        duck.register("fresh", fresh)
+        duck.register("found", found)
+        duck.register("runs", self.pool.take(new))
         try:
-            self.duck.execute(
-                f"""INSERT INTO receipt_map
+            duck.execute(
+                f"""CREATE OR REPLACE TEMP TABLE mapped AS
+                    SELECT receipt_id, id, true AS existing, {self.batch_no} AS batch FROM found
+                    UNION ALL
                     SELECT f.receipt_id, r.first_id + f.n - r.first_n, false, {self.batch_no}
                     FROM (SELECT receipt_id, row_number() OVER (ORDER BY first_row) AS n FROM fresh
-                          WHERE NOT EXISTS (SELECT 1 FROM receipt_map m WHERE m.receipt_id = fresh.receipt_id)) f
+                          WHERE receipt_id NOT IN (SELECT receipt_id FROM found)) f
                     JOIN runs r ON f.n BETWEEN r.first_n AND r.first_n + r.ids - 1"""
             )
         finally:
-            self.duck.unregister("fresh")
-            self.duck.unregister("runs")
+            for name in ("fresh", "found", "runs"):
+                duck.unregister(name)
+        duck.execute("INSERT INTO receipt_map SELECT * FROM mapped")
+        duck.execute(
+            """CREATE OR REPLACE TEMP TABLE km AS
+               SELECT km.receipt_id, coalesce(km.receipt_key, f.id) AS receipt_key,
+                 coalesce(km.existing, f.existing) AS existing, coalesce(km.batch, f.batch) AS batch
+               FROM km LEFT JOIN mapped f USING (receipt_id)"""
+        )
 
-    def _catalogue(self) -> Iterator[Chunk]:
-        """Products and stores the file names for the first time (from the batch's last row naming them); the
-        catalogue as the file names it, kept for the final merge (names and categories from the file's last row)."""
+    def _catalogue(self) -> Iterator[Request | Chunk]:
+        """The catalogue as the batch names it (one row per store, channel, SKU, name and category, with its last
+        row), kept for the final merge; products and stores named for the first time are created from it."""
         duck = self.duck
+        duck.execute(
+            """CREATE OR REPLACE TEMP TABLE named AS
+               SELECT store, channel, sku, product_name, category, max(row_no) AS last_row FROM b GROUP BY ALL"""
+        )
+        duck.execute("INSERT INTO catalogue SELECT * FROM named")
         products = _table(
             duck,
-            """SELECT sku, arg_max(product_name, row_no) AS name, arg_max(category, row_no) AS category FROM b
-               WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = b.sku) GROUP BY sku""",
+            """SELECT sku, arg_max(product_name, last_row) AS name, arg_max(category, last_row) AS category
+               FROM named WHERE sku NOT IN (SELECT sku FROM products) GROUP BY sku""",
         )
         if products.num_rows:
             request = Request("products", products)
@@ -576,84 +596,94 @@ class Bookkeeping:
             self._insert("products", "sku, id", request.answer)
         stores = _table(
             duck,
-            """SELECT store, arg_max(channel, row_no) AS channel FROM b
-               WHERE store <> '' AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.store = b.store) GROUP BY store""",
+            """SELECT store, arg_max(channel, last_row) AS channel FROM named
+               WHERE store <> '' AND store NOT IN (SELECT store FROM stores) GROUP BY store""",
         )
         if stores.num_rows:
             self._insert("stores", "store", stores.select(["store"]))
             yield Chunk("stores", stores)
-        duck.execute(
-            """CREATE OR REPLACE TABLE catalogue AS
-               SELECT store, channel, sku, product_name, category, max(last_row) AS last_row FROM (
-                 SELECT * FROM catalogue
-                 UNION ALL SELECT store, channel, sku, product_name, category, row_no FROM b)
-               GROUP BY ALL"""
-        )
 
-    def _receipts_and_lines(self, lines_read: int) -> Iterator[Chunk]:
-        """The receipts first seen in this batch, with their sums so far and their first row's header; the lines of
-        new receipts, a line without a number being the next of its receipt in the file's order."""
+    def _receipts_and_lines(self, lines_read: int) -> Iterator[Request | Chunk]:
+        """The receipts first seen in this batch, with their sums so far and their first row's header (sums only for
+        receipts an earlier batch wrote: added at the end); the lines of new receipts, a line without a number being
+        the next of its receipt in the file's order."""
         duck, batch_no = self.duck, self.batch_no
-        receipts = _table(
+        sums = _table(
             duck,
-            f"""SELECT m.id, m.receipt_id, arg_min(b.customer_external_id, b.row_no) AS customer_external_id,
-                  arg_min(b.store, b.row_no) AS store, arg_min(b.channel, b.row_no) AS channel,
-                  {UTC_TEXT.format("arg_min(b.purchased_at, b.row_no)")} AS purchased_at,
-                  sum(b.quantity * b.unit_price_minor - b.discount_minor)::BIGINT AS total,
-                  sum(b.discount_minor)::BIGINT AS discount, sum(b.quantity)::INTEGER AS items
-                FROM b JOIN receipt_map m USING (receipt_id) WHERE NOT m.existing AND m.batch = {batch_no}
-                GROUP BY m.id, m.receipt_id ORDER BY m.id""",
+            f"""SELECT receipt_key AS id, any_value(receipt_id) AS receipt_id, any_value(batch) = {batch_no} AS first,
+                  arg_min(customer_external_id, row_no) AS customer_external_id,
+                  arg_min(store, row_no) AS store, arg_min(channel, row_no) AS channel,
+                  {UTC_TEXT.format("arg_min(purchased_at, row_no)")} AS purchased_at,
+                  sum(quantity * unit_price_minor - discount_minor)::BIGINT AS total,
+                  sum(discount_minor)::BIGINT AS discount, sum(quantity)::INTEGER AS items,
+                  count(*) AS lines, count(*) FILTER (line IS NULL) AS unnumbered
+                FROM b JOIN km USING (receipt_id) WHERE NOT existing
+                GROUP BY receipt_key ORDER BY receipt_key""",
         )
+        first = sums.column("first")
+        receipts = sums.filter(first).drop_columns(["first", "lines", "unnumbered"])
         if receipts.num_rows:
             yield Chunk("receipts", receipts)
-        duck.execute(
-            f"""INSERT INTO deltas
-                SELECT m.id, sum(b.quantity * b.unit_price_minor - b.discount_minor), sum(b.discount_minor),
-                  sum(b.quantity)
-                FROM b JOIN receipt_map m USING (receipt_id) WHERE NOT m.existing AND m.batch < {batch_no}
-                GROUP BY m.id"""
-        )
-        unnumbered = duck.execute("SELECT count(*) FROM b WHERE line IS NULL").fetchall()[0][0]
+        if not pc.all(first).as_py():
+            self._insert("deltas", "id, total, discount, items", sums.filter(pc.invert(first)))
+        new_lines = pc.sum(sums.column("lines")).as_py() or 0
+        unnumbered = pc.sum(sums.column("unnumbered")).as_py() or 0
         if unnumbered:
             self._number_lines()
         # The lines as CSV, written by DuckDB's own (parallel) writer into the scan's folder: the writing side only
-        # streams the file's bytes to COPY.
+        # streams the file's bytes to COPY. In a bulk load they carry ids reserved for them.
+        id_column = ""
+        if self.line_pool is not None and new_lines:
+            if new_lines > self.line_pool.available():
+                request = Request("line_ids", new_lines - self.line_pool.available())
+                yield request
+                self.line_pool.add(request.answer)
+            runs = self.line_pool.take(new_lines).to_pylist()
+            whens = " ".join(
+                f"WHEN l.n < {run['first_n'] + run['ids']} THEN l.n + {run['first_id'] - run['first_n']}"
+                for run in runs
+            )
+            id_column = f"CASE {whens} END AS id, "
+        line_no = "coalesce(bm.line, n.line_no)" if unnumbered else "bm.line"
+        numbered = "LEFT JOIN numbered n USING (row_no)" if unnumbered else ""
         path = self.scan.folder / f"lines-{batch_no}.csv"
         written = duck.execute(
             f"""COPY (
-                  SELECT m.id AS receipt_id, {"coalesce(b.line, n.line_no)" if unnumbered else "b.line"} AS line_no,
-                    p.id AS product_id, b.quantity, b.unit_price_minor, b.discount_minor,
-                    b.quantity * b.unit_price_minor - b.discount_minor AS amount_minor
-                  FROM b JOIN receipt_map m USING (receipt_id) JOIN products p USING (sku)
-                  {"LEFT JOIN numbered n USING (row_no)" if unnumbered else ""}
-                  WHERE NOT m.existing
+                  SELECT {id_column}l.* EXCLUDE (n)
+                  FROM (
+                    SELECT row_number() OVER () AS n, km.receipt_key AS receipt_id, {line_no} AS line_no,
+                      p.id AS product_id, bm.quantity, bm.unit_price_minor, bm.discount_minor,
+                      bm.quantity * bm.unit_price_minor - bm.discount_minor AS amount_minor
+                    FROM b bm JOIN km USING (receipt_id) JOIN products p USING (sku) {numbered}
+                    WHERE NOT km.existing) l
                 ) TO {_duck_text(str(path))} (FORMAT csv, HEADER false)"""
         ).fetchall()[0][0]
         yield Chunk("lines", pa.table({}), path=path, rows=written, lines_read=lines_read)
         if self.setup.source_has_receipts:
-            duck.execute(
-                "INSERT INTO existing_rows SELECT b.* FROM b JOIN receipt_map m USING (receipt_id) WHERE m.existing"
-            )
+            duck.execute("INSERT INTO existing_rows SELECT b.* FROM b JOIN km USING (receipt_id) WHERE km.existing")
 
     def _number_lines(self) -> None:
+        """Lines without a number in new receipts: numbered in file order, after those of earlier batches."""
         duck = self.duck
         duck.execute(
             """CREATE OR REPLACE TEMP TABLE numbered AS
                SELECT b.row_no,
-                 coalesce(u.lines, 0) + row_number() OVER (PARTITION BY b.receipt_id ORDER BY b.row_no) AS line_no
-               FROM b LEFT JOIN unnumbered u USING (receipt_id) WHERE b.line IS NULL"""
+                 coalesce(u.lines, 0) + row_number() OVER (PARTITION BY km.receipt_key ORDER BY b.row_no) AS line_no
+               FROM b JOIN km USING (receipt_id) LEFT JOIN unnumbered u USING (receipt_key)
+               WHERE b.line IS NULL AND NOT km.existing"""
         )
         duck.execute(
             """CREATE OR REPLACE TEMP TABLE unnumbered_batch AS
-               SELECT receipt_id, count(*) AS lines FROM b WHERE line IS NULL GROUP BY receipt_id"""
+               SELECT receipt_key, count(*) AS lines FROM b JOIN km USING (receipt_id)
+               WHERE line IS NULL AND NOT existing GROUP BY receipt_key"""
         )
         duck.execute(
             """UPDATE unnumbered SET lines = unnumbered.lines + n.lines FROM unnumbered_batch n
-               WHERE unnumbered.receipt_id = n.receipt_id"""
+               WHERE unnumbered.receipt_key = n.receipt_key"""
         )
         duck.execute(
             """INSERT INTO unnumbered SELECT * FROM unnumbered_batch n
-               WHERE NOT EXISTS (SELECT 1 FROM unnumbered u WHERE u.receipt_id = n.receipt_id)"""
+               WHERE receipt_key NOT IN (SELECT receipt_key FROM unnumbered)"""
         )
 
     def _end(self) -> Iterator[Chunk]:
@@ -665,7 +695,12 @@ class Bookkeeping:
         )
         if deltas.num_rows:
             yield Chunk("deltas", deltas)
-        yield Chunk("catalogue", _table(duck, "SELECT * FROM catalogue"))
+        yield Chunk(
+            "catalogue",
+            _table(
+                duck, "SELECT store, channel, sku, product_name, category, max(last_row) FROM catalogue GROUP BY ALL"
+            ),
+        )
         if self.setup.source_has_receipts:
             yield from self._existing()
 
@@ -750,6 +785,9 @@ class Writer:
 
     def _answer_ids(self, count: int) -> list[tuple[int, int]]:
         return reserve_ids(self.cursor, count, contiguous=self.contiguous_ids)
+
+    def _answer_line_ids(self, count: int) -> list[tuple[int, int]]:
+        return reserve_ids(self.cursor, count, contiguous=True, table="cdp_receiptline")
 
     def _answer_products(self, table: pa.Table) -> pa.Table:
         """New SKUs: their categories and products created (when nobody did meanwhile), locked; their ids."""
@@ -838,6 +876,8 @@ class Writer:
         """The lines of new receipts, from the CSV file the reading side wrote (removed once copied)."""
         if chunk.rows:
             columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
+            if self.contiguous_ids:
+                columns = f"id, {columns}"
             with (
                 self.cursor.cursor.copy(f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)") as copy,
                 chunk.path.open("rb") as handle,
@@ -996,11 +1036,14 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
         if skipped:
             cursor.execute("SELECT 1 FROM cdp_source WHERE id = %s FOR KEY SHARE", [job.source_id])
         dropped = _drop_secondary_indexes(cursor) if bulk else None
-        pool = IdPool()
-        if bulk:  # as many ids as the file has lines, at most one receipt each: no round trip per batch
-            pool.add(reserve_ids(cursor, max(estimated_lines(job.path), 1), contiguous=True))
+        pool, line_pool = IdPool(), None
+        if bulk:  # ids for as many receipts and lines as the file seems to have lines: no round trip per batch
+            lines = max(estimated_lines(job.path), 1)
+            pool.add(reserve_ids(cursor, lines, contiguous=True))
+            line_pool = IdPool()
+            line_pool.add(reserve_ids(cursor, lines + lines // 10, contiguous=True, table="cdp_receiptline"))
         writer = Writer(job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=setup.created_at)
-        bookkeeping = Bookkeeping(scan, setup, pool)
+        bookkeeping = Bookkeeping(scan, setup, pool, line_pool)
         with ReadAhead(bookkeeping) as chunks:
             for item in chunks:
                 writer.handle(item)

@@ -56,10 +56,11 @@ AMOUNT_POINT = r"[0-9]{1,13}(?:\.[0-9]{1,2})?"  # two decimals at most: exact in
 AMOUNT_COMMA = r"[0-9]{1,13}(?:,[0-9]{1,2})?"
 CHANNEL_SHAPE = r"[A-Za-z_]*"  # ASCII only: lower() then means what normalise_key means
 # ISO 8601 as the fast pass reads it: a date, a date and time, with or without seconds and offset.
-# Hours, minutes and seconds in range: DuckDB's cast reads the rest (and refuses a day the month does not have).
+# Hours, minutes, seconds and offsets in range: DuckDB's cast reads the rest (and refuses a day the month does not
+# have). An offset as large as 23:59 is one Python reads.
 ISO_TIMESTAMP = (
     r"(?:1[89]|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+    r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?)?"
 )
 
 
@@ -188,6 +189,7 @@ class ReceiptLineScan:
         self.db.execute(f"SET memory_limit = {_quote(MEMORY_LIMIT)}")
         self.db.execute(f"SET temp_directory = {_quote(str(self.folder / 'spill'))}")
         self.db.execute("SET preserve_insertion_order = true")
+        self.db.execute("SET TimeZone = 'UTC'")  # a TIMESTAMPTZ cast to TIMESTAMP gives UTC
         self.read_path = self.path
 
     def close(self) -> None:
@@ -244,12 +246,13 @@ class ReceiptLineScan:
         A local time without offset is read in the retailer's time zone, and left to Python when it is ambiguous or
         does not exist (the hours clocks repeat or skip).
         """
-        lengths = " AND ".join(
-            f"(strlen(k_{name}) <= {limit} OR length(k_{name}) <= {limit})"
+        lengths = " AND ".join(  # characters counted only when the bytes are too many
+            f"CASE WHEN strlen(k_{name}) <= {limit} THEN true ELSE length(k_{name}) <= {limit} END"
             for name, limit in TRANSACTION_MAX_LENGTHS.items()
         )
         number = "replace({}, ',', '.')" if self.options.decimal_comma else "{}"
         channels = " ".join(f"WHEN '{key}' THEN '{value}'" for key, value in CHANNEL_SYNONYMS.items())
+        canonical = " ".join(f"WHEN '{value}' THEN '{value}'" for value in sorted(set(CHANNEL_SYNONYMS.values())))
         tz = _quote(settings.TIME_ZONE)
         keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in ROW_FIELDS)
         shape = _quote(row_shape(self.options.decimal_comma))
@@ -274,22 +277,25 @@ class ReceiptLineScan:
               AS unit_price_minor,
             CASE WHEN shape THEN coalesce(({number.format("NULLIF(k_discount, '')")}::DECIMAL(15, 2) * 100)::BIGINT, 0)
               END AS discount_minor,
-            CASE WHEN shape THEN CASE lower(k_channel) WHEN '' THEN '' {channels} END END AS channel,
-            CASE WHEN NOT shape THEN NULL
+            CASE WHEN shape THEN CASE k_channel WHEN '' THEN '' {canonical}
+                                 ELSE CASE lower(k_channel) {channels} END END END AS channel,
+            shape AND length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T' AS usual_time,
+            CASE WHEN NOT shape OR (length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T') THEN NULL
                  WHEN substr(k_timestamp, 17, 1) = ':' THEN TRY_CAST(left(k_timestamp, 19) AS TIMESTAMP)
                  WHEN length(k_timestamp) >= 16 THEN TRY_CAST(left(k_timestamp, 16) || ':00' AS TIMESTAMP)
                  ELSE TRY_CAST(k_timestamp AS TIMESTAMP) END AS local_ts,
             CASE WHEN NOT shape THEN NULL
+                 WHEN length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T' THEN substr(k_timestamp, 20)
                  WHEN substr(k_timestamp, 17, 1) = ':' THEN substr(k_timestamp, 20)
                  WHEN length(k_timestamp) >= 16 THEN substr(k_timestamp, 17)
                  ELSE '' END AS tz_text
           FROM s
         ), w AS (
           SELECT v.*,
-            CASE WHEN local_ts IS NULL THEN NULL
+            CASE WHEN usual_time THEN CAST(try_strptime(k_timestamp, '%Y-%m-%dT%H:%M:%S%z') AS TIMESTAMP)
+                 WHEN local_ts IS NULL THEN NULL
                  WHEN tz_text = 'Z' THEN local_ts
                  WHEN tz_text = '' THEN timezone('UTC', timezone({tz}, local_ts))
-                 WHEN substr(tz_text, 2, 2)::INTEGER > 23 OR right(tz_text, 2)::INTEGER > 59 THEN NULL  -- to Python
                  ELSE local_ts - to_minutes((CASE left(tz_text, 1) WHEN '-' THEN -1 ELSE 1 END)
                                             * (substr(tz_text, 2, 2)::INTEGER * 60 + right(tz_text, 2)::INTEGER))
             END AS purchased_at
