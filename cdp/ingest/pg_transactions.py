@@ -213,11 +213,16 @@ def _drop_secondary_indexes(cursor) -> list[tuple[str, str, str, str | None]] | 
 
 def _build_indexes(cursor, indexes: list[tuple[str, str, str, str | None]]) -> None:
     """Build the dropped indexes again, as they were; a unique one fails on a duplicate as the inserts would have."""
+    cursor.execute("SELECT current_setting('default_statistics_target')")
+    (target,) = cursor.fetchone()
     for table, index, definition, constraint in indexes:
         cursor.execute(definition)
         if constraint:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING INDEX {index}")
+    # Statistics for the planner at once, from a small sample (autovacuum analyses the tables fully soon after).
+    cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
     cursor.execute(f"ANALYZE {', '.join(BULK_TABLES)}")
+    cursor.execute("SELECT set_config('default_statistics_target', %s, true)", [target])
 
 
 def _skip_row_triggers(cursor) -> bool:
