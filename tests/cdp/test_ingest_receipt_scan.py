@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -290,3 +293,46 @@ def test_rows_of_an_erased_subject_are_refused_with_their_values_in_the_errors_f
     assert {e["customer_external_id"] for e in erased} == {"C2"}
     assert erased[0]["unit_price"] == "9.90"  # the file's own text, read again
     assert not Receipt.objects.filter(receipt_id="R2").exists()
+
+
+def test_ids_reserved_for_fewer_lines_than_the_file_has_are_topped_up(tmp_path, monkeypatch, settings, small_batches):
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast path writes through PostgreSQL")
+    # given a bulk load whose first megabyte suggested a much shorter file
+    settings.INGEST_BULK_LOAD_MIN_LINES = 3
+    monkeypatch.setattr(pg_transactions, "estimated_lines", lambda path: 3)
+    rows = [f"R{i},1,,2025-01-01T10:00:00+01:00,S1,store,A1,Pain,bakery,1,2.00,0" for i in range(20)]
+    code, out = run_command("import_transactions", write(tmp_path / "t.csv", HEADER, *rows), "till")
+    # then more ids were drawn as the batches needed them, every one unique
+    assert code == 0, out
+    assert "created 20" in out
+    assert Receipt.objects.values("id").distinct().count() == 20
+    assert ReceiptLine.objects.values("id").distinct().count() == 20
+    assert sorted(ReceiptLine.objects.values_list("receipt__receipt_id", flat=True)) == sorted(
+        f"R{i}" for i in range(20)
+    )
+
+
+def test_an_interruption_while_batches_are_written_leaves_nothing_and_stops_the_reading(
+    tmp_path, monkeypatch, small_batches
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast path writes through PostgreSQL")
+    calls = {"lines": 0}
+    real_lines = pg_transactions.Writer._lines
+
+    def interrupted(self, chunk):
+        calls["lines"] += 1
+        real_lines(self, chunk)
+        if calls["lines"] == 2:  # two batches of lines written, the reading thread ahead of the writing
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pg_transactions.Writer, "_lines", interrupted)
+    folders = set(Path(tempfile.gettempdir()).glob("clientele-scan-*"))
+    with pytest.raises(KeyboardInterrupt):
+        run_command("import_transactions", write(tmp_path / "t.csv", HEADER, *SPREAD), "till")
+    # then nothing of the file is in the database, the reading thread has stopped and its folder is gone
+    assert not Receipt.objects.exists()
+    assert not ReceiptLine.objects.exists()
+    assert not [thread for thread in threading.enumerate() if thread.name == "receipt-scan"]
+    assert set(Path(tempfile.gettempdir()).glob("clientele-scan-*")) == folders
