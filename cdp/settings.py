@@ -259,6 +259,9 @@ RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", defau
 # A receipt-line import at least this big, into tables holding fewer lines than it brings, drops the secondary
 # indexes of receipts and lines and builds them again after its inserts (the tables are locked meanwhile).
 INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_000)
+# Memory DuckDB may use while it reads a receipt-line file for PostgreSQL (beyond it, it spills to a temporary
+# folder): the import's whole process stays under a gigabyte with the default.
+INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="512MB")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts.

@@ -40,7 +40,6 @@ from cdp.ingest.rows import CHANNEL_SYNONYMS, FUTURE_TOLERANCE, TRANSACTION_MAX_
 
 # Encodings DuckDB reads itself; a file in another encoding is decoded by Python into a UTF-8 copy first.
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
-MEMORY_LIMIT = os.environ.get("INGEST_SCAN_MEMORY", "512MB")
 NO_NULL = "\x01no null\x01"  # DuckDB's NULL string: no file holds it, so an empty value stays ''
 BATCH_ROWS = 500_000  # rows handed on at a time: enough to keep every step set-based, small enough to stay bounded
 FIRST_BATCH_ROWS = 50_000
@@ -186,7 +185,7 @@ class ReceiptLineScan:
     def __post_init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="clientele-scan-"))
         self.db = duckdb.connect(":memory:", config={"threads": os.cpu_count() or 1})
-        self.db.execute(f"SET memory_limit = {_quote(MEMORY_LIMIT)}")
+        self.db.execute(f"SET memory_limit = {_quote(settings.INGEST_SCAN_MEMORY)}")
         self.db.execute(f"SET temp_directory = {_quote(str(self.folder / 'spill'))}")
         self.db.execute("SET preserve_insertion_order = true")
         self.db.execute("SET TimeZone = 'UTC'")  # a TIMESTAMPTZ cast to TIMESTAMP gives UTC
