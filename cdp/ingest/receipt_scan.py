@@ -36,7 +36,14 @@ import pyarrow.compute as pc
 from django.conf import settings
 
 from cdp.ingest import types as t
-from cdp.ingest.rows import CHANNEL_SYNONYMS, FUTURE_TOLERANCE, TRANSACTION_MAX_LENGTHS, RowContext, parse_transaction
+from cdp.ingest.rows import (
+    CHANNEL_SYNONYMS,
+    FUTURE_TOLERANCE,
+    TRANSACTION_FIELDS,
+    TRANSACTION_MAX_LENGTHS,
+    RowContext,
+    parse_transaction,
+)
 
 # Encodings DuckDB reads itself; a file in another encoding is decoded by Python into a UTF-8 copy first.
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
@@ -94,40 +101,25 @@ def _not_nfc_quick() -> str:
 
 
 def row_shape(decimal_comma: bool) -> str:
-    """One regex for a whole row, its fields joined by line feeds (which no field's shape admits)."""
+    """One regex for a whole row, its fields in TRANSACTION_FIELDS order joined by line feeds (which no field's shape
+    admits)."""
     amount = AMOUNT_COMMA if decimal_comma else AMOUNT_POINT
-    return "\n".join(
-        (
-            _plain(required=True),  # receipt_id
-            LINE_NUMBER,
-            _plain(),  # customer_external_id
-            ISO_TIMESTAMP,
-            _plain(),  # store
-            CHANNEL_SHAPE,
-            _plain(required=True),  # sku
-            _plain(exclude=_not_nfc_quick()),  # product_name
-            PLAIN_KEY,  # category
-            PLAIN_INTEGER,  # quantity
-            amount,  # unit_price
-            f"(?:{amount})?",  # discount
-        )
-    )
+    shapes = {
+        "receipt_id": _plain(required=True),
+        "line": LINE_NUMBER,
+        "customer_external_id": _plain(),
+        "timestamp": ISO_TIMESTAMP,
+        "store": _plain(),
+        "channel": CHANNEL_SHAPE,
+        "sku": _plain(required=True),
+        "product_name": _plain(exclude=_not_nfc_quick()),
+        "category": PLAIN_KEY,
+        "quantity": PLAIN_INTEGER,
+        "unit_price": amount,
+        "discount": f"(?:{amount})?",
+    }
+    return "\n".join(shapes[name] for name in TRANSACTION_FIELDS)
 
-
-ROW_FIELDS = (
-    "receipt_id",
-    "line",
-    "customer_external_id",
-    "timestamp",
-    "store",
-    "channel",
-    "sku",
-    "product_name",
-    "category",
-    "quantity",
-    "unit_price",
-    "discount",
-)
 
 # The typed columns of a row, as the writer reads them (rows Python reads are given the same shape).
 TYPED_SCHEMA = pa.schema(
@@ -253,9 +245,9 @@ class ReceiptLineScan:
         channels = " ".join(f"WHEN '{key}' THEN '{value}'" for key, value in CHANNEL_SYNONYMS.items())
         canonical = " ".join(f"WHEN '{value}' THEN '{value}'" for value in sorted(set(CHANNEL_SYNONYMS.values())))
         tz = _quote(settings.TIME_ZONE)
-        keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in ROW_FIELDS)
+        keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in TRANSACTION_FIELDS)
         shape = _quote(row_shape(self.options.decimal_comma))
-        joined = ", ".join(f"k_{name}" for name in ROW_FIELDS)
+        joined = ", ".join(f"k_{name}" for name in TRANSACTION_FIELDS)
         raw = ", ".join(f"c{i}" for i in range(len(self.fields)))
         raw_out = ", ".join(
             f"CASE WHEN NOT fast THEN coalesce(c{i}, '') END AS raw_{i}" for i in range(len(self.fields))
