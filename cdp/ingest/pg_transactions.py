@@ -751,6 +751,71 @@ class Bookkeeping:
 # The writing side: the main thread, which holds the transaction
 
 
+class Copier:
+    """Runs the writing side's COPY statements in a thread of their own, in order, so that the next chunk is made
+    ready while PostgreSQL takes the last one. Anything else sent through the connection waits for them (`wait`)."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor  # the driver's cursor: this thread uses it only while its owner waits or makes chunks
+        self.jobs: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="receipt-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None and not self.stop.is_set():
+                    self._copy(*job)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the owner's thread
+                self.error = exc
+            finally:
+                self.jobs.task_done()
+
+    def _copy(self, sql: str, blocks: Callable[[], Iterator[bytes]]) -> None:
+        with self.cursor.copy(sql) as copy:
+            for block in blocks():
+                if self.stop.is_set():
+                    raise InterruptedError("the import stopped")  # the COPY is abandoned
+                copy.write(block)
+
+    def submit(self, sql: str, blocks: Callable[[], Iterator[bytes]]) -> None:
+        self._raise()
+        self.jobs.put((sql, blocks))
+
+    def wait(self) -> None:
+        """Until every COPY sent has run; raises what one of them raised."""
+        self.jobs.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Stop (a COPY under way is abandoned) and wait for the thread: the connection is then free."""
+        self.stop.set()
+        self.jobs.put(None)
+        self.thread.join()
+
+
+def _file_blocks(path: Path) -> Iterator[bytes]:
+    """A file's bytes, then the file is removed."""
+    with path.open("rb") as handle:
+        while block := handle.read(COPY_BLOCK):
+            yield block
+    path.unlink()
+
+
+def _csv_blocks(table: pa.Table) -> Iterator[bytes]:
+    for batch in table.to_batches(max_chunksize=100_000):
+        yield _csv(pa.Table.from_batches([batch]))
+
+
 class Writer:
     """Takes the reading side's chunks in order and writes them through the import's connection."""
 
@@ -766,12 +831,17 @@ class Writer:
         self.updated = 0
         cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_sourcerecord WHERE source_id = %(source)s)", self.params)
         self.source_has_records = cursor.fetchone()[0]
+        self.copier = Copier(cursor.cursor)
 
     def handle(self, item: Chunk | Request) -> None:
+        """Receipts and lines go to the copier; anything that queries waits for the copies sent before it."""
         if isinstance(item, Request):
+            self.copier.wait()
             item.answer = getattr(self, f"_answer_{item.kind}")(item.payload)
             item.done.set()
             return
+        if item.kind not in ("receipts", "lines"):
+            self.copier.wait()
         getattr(self, f"_{item.kind}")(item)
 
     def _answer_existing(self, receipts: pa.Table) -> pa.Table:
@@ -839,6 +909,7 @@ class Writer:
         """The customers linked to the source's records these ids name (none before the customers are imported)."""
         if not self.source_has_records:
             return {}
+        self.copier.wait()
         wanted = [value for value in pc.unique(external_ids).to_pylist() if value]
         self.cursor.execute(
             """SELECT external_id, customer_id::text FROM cdp_sourcerecord
@@ -875,21 +946,17 @@ class Writer:
                 "created_at": pa.array([self.created_at] * count, pa.string()),
             }
         )
-        _copy(self.cursor, f"cdp_receipt ({', '.join(receipts.column_names)})", receipts)
+        columns = ", ".join(receipts.column_names)
+        self.copier.submit(f"COPY cdp_receipt ({columns}) FROM STDIN (FORMAT csv)", partial(_csv_blocks, receipts))
 
     def _lines(self, chunk: Chunk) -> None:
         """The lines of new receipts, from the CSV file the reading side wrote (removed once copied)."""
-        if chunk.rows:
-            columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
-            if self.contiguous_ids:
-                columns = f"id, {columns}"
-            with (
-                self.cursor.cursor.copy(f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)") as copy,
-                chunk.path.open("rb") as handle,
-            ):
-                while block := handle.read(COPY_BLOCK):
-                    copy.write(block)
-        chunk.path.unlink()
+        columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
+        if self.contiguous_ids:
+            columns = f"id, {columns}"
+        self.copier.submit(
+            f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)", partial(_file_blocks, chunk.path)
+        )
         self.created += chunk.rows
 
     def _deltas(self, chunk: Chunk) -> None:
@@ -1049,11 +1116,15 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
             line_pool.add(reserve_ids(cursor, lines + lines // 10, contiguous=True, table="cdp_receiptline"))
         writer = Writer(job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=setup.created_at)
         bookkeeping = Bookkeeping(scan, setup, pool, line_pool)
-        with ReadAhead(bookkeeping) as chunks:
-            for item in chunks:
-                writer.handle(item)
-                if progress and isinstance(item, Chunk) and item.lines_read:
-                    progress(item.lines_read)
+        try:
+            with ReadAhead(bookkeeping) as chunks:
+                for item in chunks:
+                    writer.handle(item)
+                    if progress and isinstance(item, Chunk) and item.lines_read:
+                        progress(item.lines_read)
+            writer.copier.wait()  # raises what a copy raised
+        finally:
+            writer.copier.close()  # a copy under way when something failed is abandoned
         if dropped is not None:
             _build_indexes(cursor, dropped)
         if skipped:
