@@ -4,9 +4,9 @@
    in batches, typed; rows with unusual shapes are read by the row-by-row path's own parser, so both paths accept,
    convert and refuse alike. The scan runs in a thread of its own, a batch or two ahead of the writing.
 2. Each batch is written while the next one is read: new products get their rows, new receipts their ids (reserved
-   from the receipts' sequence), and the lines of new receipts go straight into `cdp_receiptline` through `COPY`.
-   What a receipt sums up (totals, item count, its header: the first row's customer, store, channel and time) is
-   gathered in DuckDB and the receipts go in through `COPY` at the end, with their stores and customers.
+   from the receipts' sequence); the receipts first seen in the batch (totals, item count, the first row's customer,
+   store, channel and time) and the lines of new receipts go straight into the tables through `COPY`, run by a
+   thread of their own. Sums a later batch adds to a receipt already written are added at the end.
 3. Receipts the database already has (a re-import, a correction) are merged with set-based SQL at the end: header
    updated, lines compared one by one, totals summed again from the database.
 4. A (receipt, line) repeated in the file is refused, the first row kept. For new receipts the unique index of the
@@ -50,7 +50,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cdp.ingest import types as t
-from cdp.ingest.receipt_scan import TYPED_COLUMNS, Batch, ReceiptLineScan, ScanUnusable
+from cdp.ingest.receipt_scan import TYPED_COLUMNS, Batch, ReceiptLineScan, ScanUnusable, duck_literal
 from cdp.ingest.rows import RowContext
 from consent.services.suppression import (
     ERASED_SUBJECT,
@@ -63,6 +63,7 @@ from consent.services.suppression import (
 
 UNIQUE_LINE = "receiptline_unique_line"
 COPY_BLOCK = 1 << 20
+REJECTS_CHUNK = 50_000
 QUEUED_CHUNKS = 6  # chunks the reading side may be ahead of the writing: its lead, and a bound on memory
 
 # The import's own settings, for its transaction only. Hash aggregates and joins over the staged rows stay in
@@ -75,9 +76,6 @@ TRANSACTION_SETTINGS = {
     "jit": "off",
 }
 CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")  # NULL unquoted, '' quoted
-
-# The columns of a staged row of an existing receipt, as the merge reads them.
-STAGED_COLUMNS = TYPED_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -120,11 +118,6 @@ def _tune_transaction(cursor) -> None:
 def _table(duck, query: str, params: dict | None = None) -> pa.Table:
     """A DuckDB query's result as an Arrow table (streamed from the query, not copied from a cursor's result)."""
     return duck.sql(query, params=params).to_arrow_table()
-
-
-def _duck_text(value: str) -> str:
-    """A string literal for DuckDB."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _csv(table: pa.Table) -> bytes:
@@ -346,9 +339,10 @@ class Chunk:
 
     kind: str
     table: pa.Table
-    extra: pa.Table | None = None
     path: Path | None = None  # rows written as CSV into a file, `rows` of them
+    extra_path: Path | None = None  # a second file (the existing receipts' headers)
     rows: int = 0
+    unnumbered: int = 0  # rows without a line number
     lines_read: int = 0  # for the progress bar
 
 
@@ -431,8 +425,6 @@ class Setup:
     source_has_receipts: bool
     erased: frozenset[str]  # digests of erased subjects' external ids (the suppression list)
     check_repeats: bool
-    contiguous_ids: bool
-    created_at: str
 
 
 class Bookkeeping:
@@ -661,7 +653,7 @@ class Bookkeeping:
                       bm.quantity * bm.unit_price_minor - bm.discount_minor AS amount_minor
                     FROM b bm JOIN km USING (receipt_id) JOIN products p USING (sku) {numbered}
                     WHERE NOT km.existing) l
-                ) TO {_duck_text(str(path))} (FORMAT csv, HEADER false)"""
+                ) TO {duck_literal(str(path))} (FORMAT csv, HEADER false)"""
         ).fetchall()[0][0]
         yield Chunk("lines", pa.table({}), path=path, rows=written, lines_read=lines_read)
         if self.setup.source_has_receipts:
@@ -729,22 +721,34 @@ class Bookkeeping:
                 self.staged -= repeated.num_rows
         if not duck.execute("SELECT count(*) FROM existing_rows").fetchall()[0][0]:
             return
-        columns = ", ".join(UTC_TEXT.format(name) if name == "purchased_at" else name for name in STAGED_COLUMNS)
-        headers = _table(
-            duck,
-            f"""SELECT e.receipt_id, arg_min(e.customer_external_id, e.row_no) AS customer_external_id,
-                  arg_min(e.store, e.row_no) AS store, arg_min(e.channel, e.row_no) AS channel,
-                  {UTC_TEXT.format("arg_min(e.purchased_at, e.row_no)")} AS purchased_at, m.id AS existing_id
-                FROM existing_rows e JOIN receipt_map m USING (receipt_id) GROUP BY e.receipt_id, m.id""",
+        # As CSV files, like the lines: a re-imported file may bring millions of such rows.
+        columns = ", ".join(UTC_TEXT.format(name) if name == "purchased_at" else name for name in TYPED_COLUMNS)
+        rows, headers = self.scan.folder / "existing-rows.csv", self.scan.folder / "existing-receipts.csv"
+        duck.execute(
+            f"COPY (SELECT {columns} FROM existing_rows) TO {duck_literal(str(rows))} (FORMAT csv, HEADER false)"
         )
-        yield Chunk("existing", _table(duck, f"SELECT {columns} FROM existing_rows"), extra=headers)
+        duck.execute(
+            f"""COPY (
+                  SELECT e.receipt_id, arg_min(e.customer_external_id, e.row_no), arg_min(e.store, e.row_no),
+                    arg_min(e.channel, e.row_no), {UTC_TEXT.format("arg_min(e.purchased_at, e.row_no)")}, m.id
+                  FROM existing_rows e JOIN receipt_map m USING (receipt_id) GROUP BY e.receipt_id, m.id
+                ) TO {duck_literal(str(headers))} (FORMAT csv, HEADER false)"""
+        )
+        unnumbered = duck.execute("SELECT count(*) FROM existing_rows WHERE line IS NULL").fetchall()[0][0]
+        yield Chunk("existing", pa.table({}), path=rows, extra_path=headers, unnumbered=unnumbered)
 
     def rejects(self) -> Iterator[tuple[int, str, list[str]]]:
-        """Every refused row, in file order, with its reasons and the file's values."""
-        found = self.duck.execute("SELECT row_no, reasons, raw FROM rejects ORDER BY row_no").fetchall()
-        missing = self.scan.original_values([row_no for row_no, _, raw in found if raw is None])
-        for row_no, reasons, raw in found:
-            yield row_no, reasons, raw if raw is not None else missing[row_no]
+        """Every refused row, in file order, with its reasons and the file's values (read a chunk at a time: a file
+        may have every row refused)."""
+        query = "SELECT row_no, reasons, raw FROM rejects ORDER BY row_no"
+        if self.duck.execute("SELECT count(*) FROM rejects WHERE raw IS NULL").fetchall()[0][0]:  # one more scan
+            query = f"""SELECT r.row_no, r.reasons, coalesce(r.raw, f.raw) AS raw FROM rejects r
+                        LEFT JOIN ({self.scan.original_rows_sql("SELECT row_no FROM rejects WHERE raw IS NULL")}) f
+                          USING (row_no)
+                        ORDER BY r.row_no"""
+        result = self.duck.execute(query)
+        while found := result.fetchmany(REJECTS_CHUNK):
+            yield from found
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -984,18 +988,18 @@ class Writer:
                      unit_price_minor bigint, discount_minor bigint, purchased_at timestamptz)"""
             )
         )
-        _copy(cursor, staging.sql("{stg}"), chunk.table)
         cursor.execute(
             staging.sql(
                 """CREATE UNLOGGED TABLE {receipts} (receipt_id text, customer_external_id text, store text,
                      channel text, purchased_at timestamptz, existing_id bigint)"""
             )
         )
-        _copy(cursor, staging.sql("{receipts}"), chunk.extra)
+        for table, path in ((staging.tables["stg"], chunk.path), (staging.tables["receipts"], chunk.extra_path)):
+            self.copier.submit(f"COPY {table} FROM STDIN (FORMAT csv)", partial(_file_blocks, path))
+        self.copier.wait()
         cursor.execute(staging.sql("ANALYZE {stg}, {receipts}"))
-        unnumbered = pc.any(pc.is_null(chunk.table.column("line"))).as_py()
         cursor.execute(staging.sql(UPDATE_RECEIPTS), self.params)
-        cursor.execute(staging.sql(EXISTING_LINES, line_no=NUMBERED_LINE if unnumbered else "s.line"))
+        cursor.execute(staging.sql(EXISTING_LINES, line_no=NUMBERED_LINE if chunk.unnumbered else "s.line"))
         added, updated = cursor.fetchone()
         self.created += added
         self.updated += updated
@@ -1101,8 +1105,6 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
             source_has_receipts=cursor.fetchone()[0],
             erased=suppressed_digests(Kind.EXTERNAL_ID) if suppression_has_any() else frozenset(),
             check_repeats=check_repeats,
-            contiguous_ids=bulk,
-            created_at=timezone.now().isoformat(),
         )
         skipped = _skip_row_triggers(cursor)
         if skipped:
@@ -1114,7 +1116,9 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
             pool.add(reserve_ids(cursor, lines, contiguous=True))
             line_pool = IdPool()
             line_pool.add(reserve_ids(cursor, lines + lines // 10, contiguous=True, table="cdp_receiptline"))
-        writer = Writer(job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=setup.created_at)
+        writer = Writer(
+            job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=timezone.now().isoformat()
+        )
         bookkeeping = Bookkeeping(scan, setup, pool, line_pool)
         try:
             with ReadAhead(bookkeeping) as chunks:

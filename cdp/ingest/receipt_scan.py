@@ -146,7 +146,8 @@ class ScanUnusable(Exception):
     """DuckDB cannot read the file as Python would (or not at all): the import goes the row-by-row way."""
 
 
-def _quote(value: str) -> str:
+def duck_literal(value: str) -> str:
+    """A string literal for DuckDB's SQL."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -177,8 +178,8 @@ class ReceiptLineScan:
     def __post_init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="clientele-scan-"))
         self.db = duckdb.connect(":memory:", config={"threads": os.cpu_count() or 1})
-        self.db.execute(f"SET memory_limit = {_quote(settings.INGEST_SCAN_MEMORY)}")
-        self.db.execute(f"SET temp_directory = {_quote(str(self.folder / 'spill'))}")
+        self.db.execute(f"SET memory_limit = {duck_literal(settings.INGEST_SCAN_MEMORY)}")
+        self.db.execute(f"SET temp_directory = {duck_literal(str(self.folder / 'spill'))}")
         self.db.execute("SET preserve_insertion_order = true")
         self.db.execute("SET TimeZone = 'UTC'")  # a TIMESTAMPTZ cast to TIMESTAMP gives UTC
         self.read_path = self.path
@@ -220,9 +221,9 @@ class ReceiptLineScan:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.fields))) + ", 'extra': 'VARCHAR'}"
         encoding = self._encoding  # (first: a file it decodes is read from its UTF-8 copy)
         return (
-            f"read_csv({_quote(str(self.read_path))}, header = true, columns = {columns}, "
-            f"delim = {_quote(self.options.delimiter)}, quote = '\"', escape = '\"', "
-            f"encoding = {_quote(encoding)}, nullstr = {_quote(NO_NULL)}, allow_quoted_nulls = false, "
+            f"read_csv({duck_literal(str(self.read_path))}, header = true, columns = {columns}, "
+            f"delim = {duck_literal(self.options.delimiter)}, quote = '\"', escape = '\"', "
+            f"encoding = {duck_literal(encoding)}, nullstr = {duck_literal(NO_NULL)}, allow_quoted_nulls = false, "
             "null_padding = true, auto_detect = false, strict_mode = true, parallel = true)"
         )
 
@@ -244,9 +245,9 @@ class ReceiptLineScan:
         number = "replace({}, ',', '.')" if self.options.decimal_comma else "{}"
         channels = " ".join(f"WHEN '{key}' THEN '{value}'" for key, value in CHANNEL_SYNONYMS.items())
         canonical = " ".join(f"WHEN '{value}' THEN '{value}'" for value in sorted(set(CHANNEL_SYNONYMS.values())))
-        tz = _quote(settings.TIME_ZONE)
+        tz = duck_literal(settings.TIME_ZONE)
         keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in TRANSACTION_FIELDS)
-        shape = _quote(row_shape(self.options.decimal_comma))
+        shape = duck_literal(row_shape(self.options.decimal_comma))
         joined = ", ".join(f"k_{name}" for name in TRANSACTION_FIELDS)
         raw = ", ".join(f"c{i}" for i in range(len(self.fields)))
         raw_out = ", ".join(
@@ -371,17 +372,14 @@ class ReceiptLineScan:
         if parsed:
             batch.valid = pa.concat_tables([batch.valid, pa.Table.from_pylist(parsed, schema=TYPED_SCHEMA)])
 
-    def original_values(self, row_numbers: list[int]) -> dict[int, list[str]]:
-        """The file's values of some rows (by line number), read again: for rows refused after the fast pass."""
-        if not row_numbers:
-            return {}
-        columns = ", ".join(f"coalesce(c{i}, '')" for i in range(len(self.fields)))
-        found = self.db.execute(
-            f"SELECT ordinality + 1, {columns} FROM {self._source()} WITH ORDINALITY "
-            "WHERE ordinality + 1 IN (SELECT unnest($rows::BIGINT[]))",
-            {"rows": row_numbers},
-        ).fetchall()
-        return {row_no: list(values) for row_no, *values in found}
+    def original_rows_sql(self, wanted: str) -> str:
+        """Some of the file's rows again (`wanted`: a query of line numbers), with their values as a list: for rows
+        refused after the fast pass, whose values are not kept."""
+        columns = ", ".join(f"c{i}" for i in range(len(self.fields)))
+        values = ", ".join(f"coalesce(c{i}, '')" for i in range(len(self.fields)))
+        return f"""SELECT row_no, [{values}] AS raw FROM (
+                     SELECT ordinality + 1 AS row_no, {columns} FROM {self._source()} WITH ORDINALITY)
+                   WHERE row_no IN ({wanted})"""
 
 
 def data_lines(path: Path) -> int:
