@@ -261,7 +261,7 @@ RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", defau
 INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_000)
 # Memory DuckDB may use while it reads a receipt-line file for PostgreSQL (beyond it, it spills to a temporary
 # folder): the import's whole process stays under a gigabyte with the default.
-INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="512MB")
+INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts.

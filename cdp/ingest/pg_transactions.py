@@ -6,7 +6,9 @@
 2. Each batch is written while the next one is read: new products get their rows, new receipts their ids (reserved
    from the receipts' sequence); the receipts first seen in the batch (totals, item count, the first row's customer,
    store, channel and time) and the lines of new receipts go straight into the tables through `COPY`, run by a
-   thread of their own. Sums a later batch adds to a receipt already written are added at the end.
+   thread of their own: receipts in PostgreSQL's binary format (cdp.ingest.pg_binary: their timestamps and texts
+   cost the server no parsing), lines as CSV. Sums a later batch adds to a receipt already written are added at the
+   end.
 3. Receipts the database already has (a re-import, a correction) are merged with set-based SQL at the end: header
    updated, lines compared one by one, totals summed again from the database.
 4. A (receipt, line) repeated in the file is refused, the first row kept. For new receipts the unique index of the
@@ -49,6 +51,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from cdp.ingest import pg_binary
 from cdp.ingest import types as t
 from cdp.ingest.receipt_scan import TYPED_COLUMNS, Batch, ReceiptLineScan, ScanUnusable, duck_literal
 from cdp.ingest.rows import RowContext
@@ -339,9 +342,9 @@ class Chunk:
 
     kind: str
     table: pa.Table
-    path: Path | None = None  # rows written as CSV into a file, `rows` of them
+    path: Path | None = None  # rows written as CSV into a file
     extra_path: Path | None = None  # a second file (the existing receipts' headers)
-    rows: int = 0
+    rows: int = 0  # rows the chunk holds, in its table or its file
     unnumbered: int = 0  # rows without a line number
     lines_read: int = 0  # for the progress bar
 
@@ -415,6 +418,23 @@ STATE_TABLES = """
       discount_minor BIGINT, purchased_at TIMESTAMP);
 """
 UTC_TEXT = "strftime({}, '%Y-%m-%d %H:%M:%S.%f') || '+00'"  # a UTC timestamp as PostgreSQL reads it
+
+# The PostgreSQL types of the columns written in binary (cdp.ingest.pg_binary), as the models declare them.
+RECEIPT_TYPES = {
+    "id": "bigint",
+    "source_id": "bigint",
+    "purchased_at": "timestamptz",
+    "total_minor": "bigint",
+    "discount_minor": "bigint",
+    "item_count": "integer",
+    "created_at": "timestamptz",
+    "customer_id": "uuid",
+    "store_id": "bigint",
+    "receipt_id": "text",
+    "customer_external_id": "text",
+    "channel": "text",
+    "currency": "text",
+}
 
 
 @dataclass
@@ -610,7 +630,7 @@ class Bookkeeping:
             f"""SELECT receipt_key AS id, any_value(receipt_id) AS receipt_id, any_value(batch) = {batch_no} AS first,
                   arg_min(customer_external_id, row_no) AS customer_external_id,
                   arg_min(store, row_no) AS store, arg_min(channel, row_no) AS channel,
-                  {UTC_TEXT.format("arg_min(purchased_at, row_no)")} AS purchased_at,
+                  arg_min(purchased_at, row_no) AS purchased_at,
                   sum(quantity * unit_price_minor - discount_minor)::BIGINT AS total,
                   sum(discount_minor)::BIGINT AS discount, sum(quantity)::INTEGER AS items,
                   count(*) AS lines, count(*) FILTER (line IS NULL) AS unnumbered
@@ -627,8 +647,8 @@ class Bookkeeping:
         unnumbered = pc.sum(sums.column("unnumbered")).as_py() or 0
         if unnumbered:
             self._number_lines()
-        # The lines as CSV, written by DuckDB's own (parallel) writer into the scan's folder: the writing side only
-        # streams the file's bytes to COPY. In a bulk load they carry ids reserved for them.
+        # The lines of new receipts; in a bulk load they carry ids reserved for them. The copier thread writes them
+        # as CSV, so this side goes on with the next batch.
         id_column = ""
         if self.line_pool is not None and new_lines:
             if new_lines > self.line_pool.available():
@@ -643,19 +663,17 @@ class Bookkeeping:
             id_column = f"CASE {whens} END AS id, "
         line_no = "coalesce(bm.line, n.line_no)" if unnumbered else "bm.line"
         numbered = "LEFT JOIN numbered n USING (row_no)" if unnumbered else ""
-        path = self.scan.folder / f"lines-{batch_no}.csv"
-        written = duck.execute(
-            f"""COPY (
-                  SELECT {id_column}l.* EXCLUDE (n)
-                  FROM (
-                    SELECT row_number() OVER () AS n, km.receipt_key AS receipt_id, {line_no} AS line_no,
-                      p.id AS product_id, bm.quantity, bm.unit_price_minor, bm.discount_minor,
-                      bm.quantity * bm.unit_price_minor - bm.discount_minor AS amount_minor
-                    FROM b bm JOIN km USING (receipt_id) JOIN products p USING (sku) {numbered}
-                    WHERE NOT km.existing) l
-                ) TO {duck_literal(str(path))} (FORMAT csv, HEADER false)"""
-        ).fetchall()[0][0]
-        yield Chunk("lines", pa.table({}), path=path, rows=written, lines_read=lines_read)
+        lines = _table(
+            duck,
+            f"""SELECT {id_column}l.* EXCLUDE (n)
+                FROM (
+                  SELECT row_number() OVER () AS n, km.receipt_key AS receipt_id, {line_no} AS line_no,
+                    p.id AS product_id, bm.quantity, bm.unit_price_minor, bm.discount_minor,
+                    bm.quantity * bm.unit_price_minor - bm.discount_minor AS amount_minor
+                  FROM b bm JOIN km USING (receipt_id) JOIN products p USING (sku) {numbered}
+                  WHERE NOT km.existing) l""",
+        )
+        yield Chunk("lines", lines, rows=lines.num_rows, lines_read=lines_read)
         if self.setup.source_has_receipts:
             duck.execute("INSERT INTO existing_rows SELECT b.* FROM b JOIN km USING (receipt_id) WHERE km.existing")
 
@@ -816,14 +834,23 @@ def _file_blocks(path: Path) -> Iterator[bytes]:
 
 
 def _csv_blocks(table: pa.Table) -> Iterator[bytes]:
-    for batch in table.to_batches(max_chunksize=100_000):
-        yield _csv(pa.Table.from_batches([batch]))
+    """A table as CSV, in slices (the copier thread encodes one while the server reads the last)."""
+    for start in range(0, table.num_rows, 100_000):
+        yield _csv(table.slice(start, 100_000))
+
+
+def _binary_blocks(table: pa.Table, kinds: list[str]) -> Iterator[bytes]:
+    """A table as a binary COPY stream, encoded in slices (the copier thread encodes while the server reads)."""
+    yield pg_binary.HEADER
+    for start in range(0, table.num_rows, 100_000):
+        yield pg_binary.encode_rows(table.slice(start, 100_000), kinds)
+    yield pg_binary.TRAILER
 
 
 class Writer:
     """Takes the reading side's chunks in order and writes them through the import's connection."""
 
-    def __init__(self, job: PgImport, cursor, *, skipped_triggers: bool, contiguous_ids: bool, created_at: str):
+    def __init__(self, job: PgImport, cursor, *, skipped_triggers: bool, contiguous_ids: bool, created_at: pa.Scalar):
         self.job = job
         self.created_at = created_at
         self.cursor = cursor
@@ -909,14 +936,15 @@ class Writer:
         cursor.execute("SELECT code, id FROM cdp_store WHERE code = ANY(%s) ORDER BY id FOR KEY SHARE", [codes])
         self.stores.update(cursor.fetchall())
 
-    def _customers(self, external_ids: pa.ChunkedArray) -> dict[str, str]:
-        """The customers linked to the source's records these ids name (none before the customers are imported)."""
+    def _customers(self, external_ids: pa.ChunkedArray) -> dict[str, bytes]:
+        """The customers (their UUIDs' bytes) linked to the source's records these ids name (none before the
+        customers are imported)."""
         if not self.source_has_records:
             return {}
         self.copier.wait()
         wanted = [value for value in pc.unique(external_ids).to_pylist() if value]
         self.cursor.execute(
-            """SELECT external_id, customer_id::text FROM cdp_sourcerecord
+            """SELECT external_id, customer_id FROM cdp_sourcerecord
                WHERE source_id = %s AND external_id = ANY(%s) AND customer_id IS NOT NULL""",
             [self.job.source_id, wanted],
         )
@@ -927,39 +955,43 @@ class Writer:
                      SELECT 1 FROM cdp_customer WHERE id = ANY(%s::uuid[]) ORDER BY id FOR KEY SHARE) s""",
                 [sorted(set(linked.values()))],
             )
-        return linked
+        return {external_id: customer.bytes for external_id, customer in linked.items()}
 
     def _receipts(self, chunk: Chunk) -> None:
         table = chunk.table
         count = table.num_rows
         customers = self._customers(table.column("customer_external_id"))
+        # Columns of fixed width without NULLs first: the encoder lays them out together.
         receipts = pa.table(
             {
                 "id": table.column("id"),
-                "source_id": pa.array([self.job.source_id] * count, pa.int64()),
-                "receipt_id": table.column("receipt_id"),
-                "customer_id": _mapped(table.column("customer_external_id"), customers, pa.string()),
-                "customer_external_id": table.column("customer_external_id"),
-                "store_id": _mapped(table.column("store"), self.stores, pa.int64()),
-                "channel": table.column("channel"),
+                "source_id": pa.repeat(pa.scalar(self.job.source_id, pa.int64()), count),
                 "purchased_at": table.column("purchased_at"),
-                "currency": pa.array([self.job.options.currency] * count, pa.string()),
                 "total_minor": table.column("total"),
                 "discount_minor": table.column("discount"),
                 "item_count": table.column("items"),
-                "created_at": pa.array([self.created_at] * count, pa.string()),
+                "created_at": pa.repeat(self.created_at, count),
+                "customer_id": _mapped(table.column("customer_external_id"), customers, pa.binary(16)),
+                "store_id": _mapped(table.column("store"), self.stores, pa.int64()),
+                "receipt_id": table.column("receipt_id"),
+                "customer_external_id": table.column("customer_external_id"),
+                "channel": table.column("channel"),
+                "currency": pa.repeat(pa.scalar(self.job.options.currency, pa.string()), count),
             }
         )
-        columns = ", ".join(receipts.column_names)
-        self.copier.submit(f"COPY cdp_receipt ({columns}) FROM STDIN (FORMAT csv)", partial(_csv_blocks, receipts))
+        kinds = [RECEIPT_TYPES[name] for name in receipts.column_names]
+        self.copier.submit(
+            pg_binary.copy_sql("cdp_receipt", receipts.column_names), partial(_binary_blocks, receipts, kinds)
+        )
 
     def _lines(self, chunk: Chunk) -> None:
-        """The lines of new receipts, from the CSV file the reading side wrote (removed once copied)."""
+        """The lines of new receipts, written as CSV by the copier thread (integers cost PostgreSQL little to parse,
+        and in the binary format they would be more than twice the bytes)."""
         columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
         if self.contiguous_ids:
             columns = f"id, {columns}"
         self.copier.submit(
-            f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)", partial(_file_blocks, chunk.path)
+            f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)", partial(_csv_blocks, chunk.table)
         )
         self.created += chunk.rows
 
@@ -1117,7 +1149,11 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
             line_pool = IdPool()
             line_pool.add(reserve_ids(cursor, lines + lines // 10, contiguous=True, table="cdp_receiptline"))
         writer = Writer(
-            job, cursor, skipped_triggers=skipped, contiguous_ids=bulk, created_at=timezone.now().isoformat()
+            job,
+            cursor,
+            skipped_triggers=skipped,
+            contiguous_ids=bulk,
+            created_at=pa.scalar(timezone.now(), pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")),
         )
         bookkeeping = Bookkeeping(scan, setup, pool, line_pool)
         try:

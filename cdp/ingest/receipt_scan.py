@@ -1,10 +1,12 @@
 """Reading and checking a receipt-line file with DuckDB: every core parses and checks, rows arrive in file order.
 
-DuckDB (already the engine of identity resolution) reads the CSV with all the machine's cores and checks every row
-whose values have the plain, common shapes (ISO timestamps, plain decimals, clean codes) in one vectorised pass: the
-"fast" rows, typed. The rows come back in file order, in batches, so their numbers are exact. Every other row carries
-its raw values and is read by the same Python parser as the row-by-row path (`parse_transaction`): a value is
-accepted, converted or refused the same way whichever side reads it, with the same reasons.
+DuckDB (already the engine of identity resolution) reads the CSV with all the machine's cores and converts every
+row in one vectorised pass. The rows come back in file order, in batches, so their numbers are exact. A row is "fast"
+(taken as DuckDB typed it) when each of its values has its plain, common shape (ISO timestamps, plain decimals, clean
+codes): the shapes are matched once per distinct value of a batch (a file names the same stores, products, prices
+and customers on many rows), by Arrow. Every other row is read from its raw values by the same Python parser as the
+row-by-row path (`parse_transaction`): a value is accepted, converted or refused the same way whichever side reads
+it, with the same reasons.
 
 DuckDB reads a file the way Python's csv module does when the file is plain CSV; where they could differ it stops
 instead (strict mode: a row with too many or too few values, a stray quote, bytes invalid in the encoding), and the
@@ -30,6 +32,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,6 +53,7 @@ DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
 NO_NULL = "\x01no null\x01"  # DuckDB's NULL string: no file holds it, so an empty value stays ''
 BATCH_ROWS = 500_000  # rows handed on at a time: enough to keep every step set-based, small enough to stay bounded
 FIRST_BATCH_ROWS = 50_000
+CHUNK_ROWS = 50_000  # rows DuckDB hands over at a time (a batch gathers chunks): its buffers stay small
 COPY_BLOCK = 1 << 20
 
 # Every character Python's str.split() treats as whitespace (RE2 syntax); a "plain" code has none of them but single
@@ -100,9 +104,8 @@ def _not_nfc_quick() -> str:
     return "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
 
 
-def row_shape(decimal_comma: bool) -> str:
-    """One regex for a whole row, its fields in TRANSACTION_FIELDS order joined by line feeds (which no field's shape
-    admits)."""
+def field_shapes(decimal_comma: bool) -> dict[str, str]:
+    """Each field's plain shape, anchored: a value of that shape is read here as Python would read it."""
     amount = AMOUNT_COMMA if decimal_comma else AMOUNT_POINT
     shapes = {
         "receipt_id": _plain(required=True),
@@ -118,8 +121,11 @@ def row_shape(decimal_comma: bool) -> str:
         "unit_price": amount,
         "discount": f"(?:{amount})?",
     }
-    return "\n".join(shapes[name] for name in TRANSACTION_FIELDS)
+    return {name: f"^(?:{shapes[name]})$" for name in TRANSACTION_FIELDS}
 
+
+# Fields handed on as their raw text when their shape is plain (a plain value is what normalisation returns).
+PLAIN_TEXT_FIELDS = ("receipt_id", "customer_external_id", "store", "sku", "product_name", "category")
 
 # The typed columns of a row, as the writer reads them (rows Python reads are given the same shape).
 TYPED_SCHEMA = pa.schema(
@@ -231,12 +237,23 @@ class ReceiptLineScan:
         """The raw text of a field ('' when the file has no such column, or the cell is empty)."""
         return f"coalesce(c{self.fields.index(name)}, '')" if name in self.fields else "''"
 
-    def scan_sql(self) -> str:
-        """Every row: typed values and `fast` when the row has the plain shapes, else its raw values for Python.
+    def _text_columns(self) -> dict[str, str]:
+        """Where the scan's output holds each field's raw text: the text fields are handed on as they are (a plain
+        value is its own normal form), the others beside their typed value."""
+        return {name: name if name in PLAIN_TEXT_FIELDS else f"text_{name}" for name in TRANSACTION_FIELDS}
 
-        The shapes are checked by one regex over the whole row; values are converted only for rows that have them.
+    def _raw_columns(self) -> list[str]:
+        """The output columns that give a row's raw values, in the file's column order."""
+        texts = self._text_columns()
+        return [texts.get(name, f"raw_{i}") for i, name in enumerate(self.fields)]
+
+    def scan_sql(self) -> str:
+        """Every row, typed as far as its values allow, with their raw text; `fast` when nothing but the shapes of
+        its values (checked per batch, on distinct values: `_shapes`) stands between the row and its typed values.
+
         A local time without offset is read in the retailer's time zone, and left to Python when it is ambiguous or
-        does not exist (the hours clocks repeat or skip).
+        does not exist (the hours clocks repeat or skip). Every conversion is a TRY_ one: a value of another shape
+        becomes NULL here and its row goes to Python.
         """
         lengths = " AND ".join(  # characters counted only when the bytes are too many
             f"CASE WHEN strlen(k_{name}) <= {limit} THEN true ELSE length(k_{name}) <= {limit} END"
@@ -247,41 +264,35 @@ class ReceiptLineScan:
         canonical = " ".join(f"WHEN '{value}' THEN '{value}'" for value in sorted(set(CHANNEL_SYNONYMS.values())))
         tz = duck_literal(settings.TIME_ZONE)
         keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in TRANSACTION_FIELDS)
-        shape = duck_literal(row_shape(self.options.decimal_comma))
-        joined = ", ".join(f"k_{name}" for name in TRANSACTION_FIELDS)
         raw = ", ".join(f"c{i}" for i in range(len(self.fields)))
-        raw_out = ", ".join(
-            f"CASE WHEN NOT fast THEN coalesce(c{i}, '') END AS raw_{i}" for i in range(len(self.fields))
+        texts = ", ".join(f"k_{name} AS {column}" for name, column in self._text_columns().items())
+        others = "".join(
+            f", coalesce(c{i}, '') AS {column}" for i, column in enumerate(self._raw_columns()) if column == f"raw_{i}"
         )
         one_value = "true" if len(self.fields) == 1 else "c1 IS NULL"
+        usual = "length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T'"
         return f"""
         WITH r AS (
           SELECT {raw}, extra, {keys}, {one_value} AND regexp_full_match(c0, '[{_SPACES}]*') AS blank
           FROM {self._source()}
-        ), s AS (
-          SELECT r.*, extra IS NULL AND regexp_full_match(concat_ws(chr(10), {joined}), {shape}) AND {lengths} AS shape
-          FROM r
         ), v AS (
-          SELECT s.*,
-            CASE WHEN shape AND k_line <> '' THEN k_line::INTEGER END AS line,
-            CASE WHEN shape THEN k_quantity::INTEGER END AS quantity,
-            CASE WHEN shape THEN ({number.format("k_unit_price")}::DECIMAL(15, 2) * 100)::BIGINT END
-              AS unit_price_minor,
-            CASE WHEN shape THEN coalesce(({number.format("NULLIF(k_discount, '')")}::DECIMAL(15, 2) * 100)::BIGINT, 0)
-              END AS discount_minor,
-            CASE WHEN shape THEN CASE k_channel WHEN '' THEN '' {canonical}
-                                 ELSE CASE lower(k_channel) {channels} END END END AS channel,
-            shape AND length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T' AS usual_time,
-            CASE WHEN NOT shape OR (length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T') THEN NULL
+          SELECT r.*, extra IS NULL AND {lengths} AS sound,
+            CASE WHEN k_line <> '' THEN TRY_CAST(k_line AS INTEGER) END AS line,
+            TRY_CAST(k_quantity AS INTEGER) AS quantity,
+            (TRY_CAST({number.format("k_unit_price")} AS DECIMAL(15, 2)) * 100)::BIGINT AS unit_price_minor,
+            CASE WHEN k_discount = '' THEN 0
+                 ELSE (TRY_CAST({number.format("k_discount")} AS DECIMAL(15, 2)) * 100)::BIGINT END AS discount_minor,
+            CASE k_channel WHEN '' THEN '' {canonical} ELSE CASE lower(k_channel) {channels} END END AS channel,
+            {usual} AS usual_time,
+            CASE WHEN {usual} OR k_timestamp < '1800' OR k_timestamp >= '3000' THEN NULL
                  WHEN substr(k_timestamp, 17, 1) = ':' THEN TRY_CAST(left(k_timestamp, 19) AS TIMESTAMP)
                  WHEN length(k_timestamp) >= 16 THEN TRY_CAST(left(k_timestamp, 16) || ':00' AS TIMESTAMP)
                  ELSE TRY_CAST(k_timestamp AS TIMESTAMP) END AS local_ts,
-            CASE WHEN NOT shape THEN NULL
-                 WHEN length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T' THEN substr(k_timestamp, 20)
+            CASE WHEN {usual} THEN substr(k_timestamp, 20)
                  WHEN substr(k_timestamp, 17, 1) = ':' THEN substr(k_timestamp, 20)
                  WHEN length(k_timestamp) >= 16 THEN substr(k_timestamp, 17)
                  ELSE '' END AS tz_text
-          FROM s
+          FROM r
         ), w AS (
           SELECT v.*,
             CASE WHEN usual_time THEN CAST(try_strptime(k_timestamp, '%Y-%m-%dT%H:%M:%S%z') AS TIMESTAMP)
@@ -289,13 +300,14 @@ class ReceiptLineScan:
                  WHEN tz_text = 'Z' THEN local_ts
                  WHEN tz_text = '' THEN timezone('UTC', timezone({tz}, local_ts))
                  ELSE local_ts - to_minutes((CASE left(tz_text, 1) WHEN '-' THEN -1 ELSE 1 END)
-                                            * (substr(tz_text, 2, 2)::INTEGER * 60 + right(tz_text, 2)::INTEGER))
+                                            * (TRY_CAST(substr(tz_text, 2, 2) AS INTEGER) * 60
+                                               + TRY_CAST(right(tz_text, 2) AS INTEGER)))
             END AS purchased_at
           FROM v
         ), e AS (
           SELECT w.*, coalesce(
-              shape AND coalesce(line, 1) >= 1 AND channel IS NOT NULL AND quantity <> 0
-              AND discount_minor <= abs(quantity) * unit_price_minor
+              sound AND coalesce(line, 1) >= 1 AND channel IS NOT NULL AND quantity <> 0
+              AND discount_minor <= abs(quantity)::HUGEINT * unit_price_minor
               AND purchased_at <= $latest
               AND CASE WHEN tz_text <> '' THEN true ELSE
                     timezone({tz}, timezone('UTC', purchased_at)) = local_ts
@@ -304,9 +316,8 @@ class ReceiptLineScan:
               false) AS fast
           FROM w
         )
-        SELECT blank, fast, k_receipt_id AS receipt_id, line, k_customer_external_id AS customer_external_id,
-          k_store AS store, channel, k_sku AS sku, k_product_name AS product_name, k_category AS category,
-          quantity, unit_price_minor, discount_minor, purchased_at, {raw_out}, extra
+        SELECT blank, fast, line, channel, quantity, unit_price_minor, discount_minor, purchased_at, {texts}{others},
+          extra
         FROM e
         """
 
@@ -314,7 +325,7 @@ class ReceiptLineScan:
         """The file's rows in batches, in file order; raises ScanUnusable when DuckDB cannot read it as Python would."""
         latest = (self.ctx.now + FUTURE_TOLERANCE).astimezone(dt.UTC).replace(tzinfo=None)
         try:
-            reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(BATCH_ROWS)
+            reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(CHUNK_ROWS)
             pending: list[pa.RecordBatch] = []
             size, wanted = 0, FIRST_BATCH_ROWS  # a small first batch, so that the writing starts early
             for chunk in reader:
@@ -331,16 +342,37 @@ class ReceiptLineScan:
             # DuckDB skips blank lines and Python counts them: the row numbers would not be the file's lines.
             raise ScanUnusable("blank lines between rows")
 
+    def _shapes(self, table: pa.Table) -> pa.Array | None:
+        """Which rows have every value in its plain shape (None: all of them). Each distinct value of the batch is
+        matched once: a file repeats its stores, products, prices and customers on many rows."""
+        plain = None
+        for name, shape in self._field_shapes.items():
+            column = table.column(self._text_columns()[name])
+            values = pc.unique(column)
+            matches = pc.match_substring_regex(values, shape)
+            if pc.all(matches).as_py():
+                continue
+            bad = pc.invert(pc.is_in(column, value_set=values.filter(pc.invert(matches))))
+            plain = bad if plain is None else pc.and_(plain, bad)
+        return plain
+
+    @cached_property
+    def _field_shapes(self) -> dict[str, str]:
+        return field_shapes(self.options.decimal_comma)
+
     def _batch(self, table: pa.Table) -> Batch:
         first = self.lines_scanned + 2  # the header is line 1
         count = table.num_rows
         self.lines_scanned += count
-        table = table.add_column(0, "row_no", pa.array(range(first, first + count), pa.int64()))
+        table = table.add_column(0, "row_no", pa.array(np.arange(first, first + count, dtype=np.int64)))
         blank = table.column("blank")
         if pc.any(blank).as_py():  # a line of blanks only: skipped, as Python skips it
             table = table.filter(pc.invert(blank))
         self.rows_read += table.num_rows
         fast = table.column("fast")
+        plain = self._shapes(table)
+        if plain is not None:
+            fast = pc.and_(fast, plain)
         typed = table.select(TYPED_COLUMNS)
         if pc.all(fast).as_py():  # the usual case: every row read here
             return Batch(first_row=first, rows=table.num_rows, valid=typed.cast(TYPED_SCHEMA))
@@ -350,9 +382,9 @@ class ReceiptLineScan:
 
     def _read_slow_rows(self, slow: pa.Table, batch: Batch) -> None:
         """Rows the fast pass did not read: Python's parser decides, as on the row-by-row path."""
-        raw_names = [f"raw_{i}" for i in range(len(self.fields))]
+        raw_names = self._raw_columns()
         parsed = []
-        for record in slow.select(["row_no", *raw_names, "extra"]).to_pylist():
+        for record in slow.select(["row_no", *dict.fromkeys(raw_names), "extra"]).to_pylist():
             values = [record[name] for name in raw_names]
             raw = dict(zip(self.fields, values, strict=True))
             if record["extra"] is not None:
@@ -385,11 +417,11 @@ class ReceiptLineScan:
 def data_lines(path: Path) -> int:
     """Lines after the header, trailing blank lines left out (Python and DuckDB both skip those)."""
     lines = 0
-    tail = b""
+    tail = b""  # the last block, with the blocks of blanks only after it
     with path.open("rb") as handle:
         while block := handle.read(COPY_BLOCK):
             lines += block.count(b"\n")
-            tail = (tail + block)[-COPY_BLOCK:]
+            tail = tail + block if block.isspace() else block
     stripped = tail.rstrip(b" \t\r\n")
     # Each line feed before the last value ends a line; the header's is one of them, the last line's may be missing.
     return lines - tail[len(stripped) :].count(b"\n")

@@ -121,6 +121,37 @@ def test_rows_with_plain_shapes_never_reach_the_python_parser(tmp_path, monkeypa
     assert sorted(read_by_python) == sorted(["R3", "R4", "R5", "R6", "R7", "R8", "R9", "R11"])
 
 
+def test_a_value_of_another_shape_sends_each_of_its_rows_to_python_with_every_raw_value(tmp_path, monkeypatch):
+    read_by_python = []
+
+    def spy(raw, ctx):
+        read_by_python.append(raw["receipt_id"])
+        return parse_transaction(raw, ctx)
+
+    monkeypatch.setattr(receipt_scan, "parse_transaction", spy)
+    header = f"{HEADER},note"  # a column the import does not map: kept with the row's values all the same
+    rows = [f"R{i},1,,2025-01-01,S1,store,A1,Pain,bakery,1,2.50,0,n{i}" for i in range(1, 9)]
+    rows[2] = rows[5] = "R3,1,,2025-01-01,S1,store,A1,Pain  blanc,bakery,1,2.50,0,n3"  # twice the same odd value
+    rows[5] = rows[5].replace("R3", "R6").replace("n3", "n6")
+    rows[6] = "R7,1,,2025-01-01,S1,fax,A1,Pain,bakery,1,2.50,0,n7"  # refused (unknown channel)
+    path = write(tmp_path / "t.csv", header, *rows)
+    options = ImportOptions().resolved()
+    source = CsvSource.open(path, options)
+    fields = source.fields
+    source.close()
+    with ReceiptLineScan(path, fields, options, RowContext(options=options, columns=frozenset(fields))) as scan:
+        batches = list(scan.batches())
+    valid = {row["row_no"]: row for batch in batches for row in batch.valid.to_pylist()}
+    rejected = [entry for batch in batches for entry in batch.rejected]
+    # every row holding the odd value is read by Python (and normalised); the refused row keeps all its values
+    assert sorted(read_by_python) == ["R3", "R6", "R7"]
+    assert valid[4]["product_name"] == valid[7]["product_name"] == "Pain blanc"
+    assert valid[2]["product_name"] == "Pain"
+    assert [(row_no, values) for row_no, _, values in rejected] == [
+        (8, ["R7", "1", "", "2025-01-01", "S1", "fax", "A1", "Pain", "bakery", "1", "2.50", "0", "n7"])
+    ]
+
+
 @pytest.mark.parametrize(
     ("lines", "why"),
     [
@@ -160,6 +191,7 @@ def test_bytes_invalid_in_the_encoding_leave_the_file_to_the_row_by_row_path(tmp
 def test_batches_come_in_file_order_with_the_file_s_row_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(receipt_scan, "FIRST_BATCH_ROWS", 3)
     monkeypatch.setattr(receipt_scan, "BATCH_ROWS", 7)
+    monkeypatch.setattr(receipt_scan, "CHUNK_ROWS", 2)
     rows = [f"R{i},1,,2025-01-01,S1,store,A1,Pain,bakery,{i},2.50,0" for i in range(1, 41)]
     rows[10] = "  "  # a blank line in the eleventh batch position
     path = write(tmp_path / "t.csv", HEADER, *rows)
