@@ -7,8 +7,8 @@
    from the receipts' sequence); the receipts first seen in the batch (totals, item count, the first row's customer,
    store, channel and time) and the lines of new receipts go straight into the tables through `COPY`, run by a
    thread of their own: receipts in PostgreSQL's binary format (cdp.ingest.pg_binary: their timestamps and texts
-   cost the server no parsing), lines as CSV. Sums a later batch adds to a receipt already written are added at the
-   end.
+   cost the server no parsing), lines in its text format. Sums a later batch adds to a receipt already written are
+   added at the end.
 3. Receipts the database already has (a re-import, a correction) are merged with set-based SQL at the end: header
    updated, lines compared one by one, totals summed again from the database.
 4. A (receipt, line) repeated in the file is refused, the first row kept. For new receipts the unique index of the
@@ -79,6 +79,7 @@ TRANSACTION_SETTINGS = {
     "jit": "off",
 }
 CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")  # NULL unquoted, '' quoted
+TEXT_OPTIONS = pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")  # numbers only
 
 
 @dataclass(frozen=True)
@@ -648,7 +649,7 @@ class Bookkeeping:
         if unnumbered:
             self._number_lines()
         # The lines of new receipts; in a bulk load they carry ids reserved for them. The copier thread writes them
-        # as CSV, so this side goes on with the next batch.
+        # in COPY's text format, so this side goes on with the next batch.
         id_column = ""
         if self.line_pool is not None and new_lines:
             if new_lines > self.line_pool.available():
@@ -833,10 +834,13 @@ def _file_blocks(path: Path) -> Iterator[bytes]:
     path.unlink()
 
 
-def _csv_blocks(table: pa.Table) -> Iterator[bytes]:
-    """A table as CSV, in slices (the copier thread encodes one while the server reads the last)."""
+def _text_blocks(table: pa.Table) -> Iterator[bytes]:
+    """A table of numbers without NULLs in COPY's text format, in slices (the copier thread encodes one while the
+    server reads the last). PostgreSQL reads the text format a little faster than CSV."""
     for start in range(0, table.num_rows, 100_000):
-        yield _csv(table.slice(start, 100_000))
+        sink = io.BytesIO()
+        pa_csv.write_csv(table.slice(start, 100_000), sink, TEXT_OPTIONS)
+        yield sink.getvalue()
 
 
 def _binary_blocks(table: pa.Table, kinds: list[str]) -> Iterator[bytes]:
@@ -985,14 +989,12 @@ class Writer:
         )
 
     def _lines(self, chunk: Chunk) -> None:
-        """The lines of new receipts, written as CSV by the copier thread (integers cost PostgreSQL little to parse,
+        """The lines of new receipts, written as text by the copier thread (integers cost PostgreSQL little to parse,
         and in the binary format they would be more than twice the bytes)."""
         columns = "receipt_id, line_no, product_id, quantity, unit_price_minor, discount_minor, amount_minor"
         if self.contiguous_ids:
             columns = f"id, {columns}"
-        self.copier.submit(
-            f"COPY cdp_receiptline ({columns}) FROM STDIN (FORMAT csv)", partial(_csv_blocks, chunk.table)
-        )
+        self.copier.submit(f"COPY cdp_receiptline ({columns}) FROM STDIN", partial(_text_blocks, chunk.table))
         self.created += chunk.rows
 
     def _deltas(self, chunk: Chunk) -> None:
