@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -326,6 +327,10 @@ class ReceiptLineScan:
         latest = (self.ctx.now + FUTURE_TOLERANCE).astimezone(dt.UTC).replace(tzinfo=None)
         try:
             reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(CHUNK_ROWS)
+            # The file's lines are counted beside the scan (the count is only needed once the rows are all read).
+            counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receipt-lines")
+            lines = counting.submit(data_lines, self.read_path)
+            counting.shutdown(wait=False)
             pending: list[pa.RecordBatch] = []
             size, wanted = 0, FIRST_BATCH_ROWS  # a small first batch, so that the writing starts early
             for chunk in reader:
@@ -338,7 +343,7 @@ class ReceiptLineScan:
                 yield self._batch(pa.Table.from_batches(pending))
         except duckdb.Error as exc:
             raise ScanUnusable(str(exc).splitlines()[0]) from exc
-        if self.lines_scanned != data_lines(self.read_path):
+        if self.lines_scanned != lines.result():
             # DuckDB skips blank lines and Python counts them: the row numbers would not be the file's lines.
             raise ScanUnusable("blank lines between rows")
 
