@@ -167,7 +167,7 @@ def run(args) -> str:
             "## Receipt-line import (PostgreSQL)",
             "",
             f"{lines:,} receipt lines (demo retailer, {args.customers:,} customers, both sources in one file), "
-            f"{args.repeat} runs into emptied receipt tables (so each is a bulk load: secondary indexes dropped and "
+            f"{args.repeat} runs into emptied receipt tables (so each is a bulk load: indexes dropped and "
             "built again, README.md); machine load average (1 min) at the start of each run: "
             f"{', '.join(f'{load:.1f}' for load in loads)} on {os.cpu_count()} cores.",
             "",

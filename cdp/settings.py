@@ -256,8 +256,9 @@ PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=9
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)
-# A receipt-line import at least this big, into tables holding fewer lines than it brings, drops the secondary
-# indexes of receipts and lines and builds them again after its inserts (the tables are locked meanwhile).
+# A receipt-line import at least this big, into tables holding fewer lines than it brings, drops the indexes of
+# receipts and lines (the lines' primary key too) and builds them again after its inserts (the tables are locked
+# meanwhile).
 INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_000)
 # Memory DuckDB may use while it reads a receipt-line file for PostgreSQL (beyond it, it spills to a temporary
 # folder): the import's whole process stays under a gigabyte with the default.

@@ -16,10 +16,10 @@
    again with the explicit check, which is only paid when needed.
 
 A file bigger than what the receipt tables already hold (a first load of history, typically) is a bulk load, as
-PostgreSQL's documentation describes for populating a database: the secondary indexes of receipts and lines are
-dropped before the inserts and built again after them (one sort per index instead of one descent per row, which is
-most of an insert's cost), and the two tables are locked until the commit. Readers of receipts wait for such an
-import; a smaller import (the daily delta) keeps the indexes and the tables readable.
+PostgreSQL's documentation describes for populating a database: the indexes of receipts and lines (the lines'
+primary key too) are dropped before the inserts and built again after them (one sort per index instead of one descent
+per row, which is most of an insert's cost), and the two tables are locked until the commit. Readers of receipts wait
+for such an import; a smaller import (the daily delta) keeps the indexes and the tables readable.
 
 All of it runs in the caller's transaction: the file is one batch, written whole or not at all.
 
@@ -34,6 +34,7 @@ check. Without the privilege the triggers run.
 from __future__ import annotations
 
 import io
+import logging
 import queue
 import threading
 import uuid
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -63,6 +65,8 @@ from consent.services.suppression import (
     suppression_digest,
     suppression_has_any,
 )
+
+logger = logging.getLogger(__name__)
 
 UNIQUE_LINE = "receiptline_unique_line"
 COPY_BLOCK = 1 << 20
@@ -141,21 +145,26 @@ def _copy(cursor, target: str, table: pa.Table) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Bulk load: secondary indexes dropped during the inserts and built again after them
+# Bulk load: indexes dropped during the inserts and built again after them
 
 BULK_TABLES = ("cdp_receipt", "cdp_receiptline")
 BULK_LOCK_TIMEOUT = "5s"  # a bulk load waits this long for readers to finish, then imports with the indexes kept
 
-# The tables' indexes but their primary keys, with what builds them again: each index's own definition and, for a
-# unique constraint, its name. A deferrable constraint cannot be rebuilt from an index: then there is no bulk load.
-SECONDARY_INDEXES = """
+# The tables' indexes (a primary key too, unless a foreign key relies on it), with what builds them again: each
+# index's own definition and, for a constraint, its name and kind. Keeping the lines' primary key during the inserts
+# would cost more than the rest of their COPY; the receipts' stays, as the lines' foreign key refers to it. A
+# deferrable constraint cannot be rebuilt from an index: then there is no bulk load.
+BULK_INDEXES = """
     SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
-      quote_ident(c.conname), coalesce(c.condeferrable, false)
+      quote_ident(c.conname), c.contype, coalesce(c.condeferrable, false)
     FROM pg_index i
-    LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype = 'u'
-    WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+    LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('u', 'p')
+    WHERE i.indrelid = ANY(%s::regclass[])
+      AND NOT (i.indisprimary AND EXISTS (
+        SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid))
     ORDER BY 1, 2
 """
+CONSTRAINT_KINDS = {"u": "UNIQUE", "p": "PRIMARY KEY"}
 
 
 def estimated_lines(path: Path) -> int:
@@ -197,25 +206,27 @@ def bulk_load(lines: int) -> bool:
     return True
 
 
-def _drop_secondary_indexes(cursor) -> list[tuple[str, str, str, str | None]] | None:
-    """Drop the receipt tables' secondary indexes; what builds them again, or None when one cannot be rebuilt."""
-    cursor.execute(SECONDARY_INDEXES, [list(BULK_TABLES)])
+def _drop_indexes(cursor) -> list[tuple[str, str, str, str | None, str | None]] | None:
+    """Drop the receipt tables' indexes for the inserts; what builds them again, or None when one cannot be rebuilt."""
+    cursor.execute(BULK_INDEXES, [list(BULK_TABLES)])
     indexes = cursor.fetchall()
     if any(deferrable for *_, deferrable in indexes):
         return None
-    for table, index, _definition, constraint, _deferrable in indexes:
+    for table, index, _definition, constraint, _kind, _deferrable in indexes:
         cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}" if constraint else f"DROP INDEX {index}")
-    return [(table, index, definition, constraint) for table, index, definition, constraint, _ in indexes]
+    return [row[:5] for row in indexes]
 
 
-def _build_indexes(cursor, indexes: list[tuple[str, str, str, str | None]]) -> None:
+def _build_indexes(cursor, indexes: list[tuple[str, str, str, str | None, str | None]]) -> None:
     """Build the dropped indexes again, as they were; a unique one fails on a duplicate as the inserts would have."""
     cursor.execute("SELECT current_setting('default_statistics_target')")
     (target,) = cursor.fetchone()
-    for table, index, definition, constraint in indexes:
+    for table, index, definition, constraint, kind in indexes:
         cursor.execute(definition)
         if constraint:
-            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING INDEX {index}")
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {CONSTRAINT_KINDS[kind]} USING INDEX {index}"
+            )
     # Statistics for the planner at once, from a small sample (autovacuum analyses the tables fully soon after).
     cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
     cursor.execute(f"ANALYZE {', '.join(BULK_TABLES)}")
@@ -475,8 +486,11 @@ class Bookkeeping:
         self._insert("rejects", "row_no, reasons, NULL", pa.table({"row_no": row_no, "reasons": reasons}))
 
     def chunks(self) -> Iterator[Chunk | Request]:
-        for batch in self.scan.batches():
-            yield from self._batch(batch)
+        # The scan reads the next batch while this one is booked (it runs on its own DuckDB connection).
+        scanning = ReadAhead(self.scan.batches, name="receipt-batches", depth=1, interrupt=self.scan.db.interrupt)
+        with scanning as batches:
+            for batch in batches:
+                yield from self._batch(batch)
         yield from self._end()
 
     # ------------------------------------------------------------------------------------------------------------
@@ -1065,13 +1079,15 @@ _END = object()
 
 
 class ReadAhead:
-    """The reading side in a thread of its own, a few chunks ahead of the writing; stopped when the writing stops."""
+    """An iterator's items made in a thread of its own, a few ahead of their use; stopped when their user stops
+    (`interrupt` stops a query the thread may be waiting on)."""
 
-    def __init__(self, bookkeeping: Bookkeeping):
-        self.bookkeeping = bookkeeping
-        self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
+    def __init__(self, items: Callable[[], Iterator], *, name: str, depth: int, interrupt: Callable[[], None]):
+        self.items = items
+        self.interrupt = interrupt
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._produce, name="receipt-scan", daemon=True)
+        self.thread = threading.Thread(target=self._produce, name=name, daemon=True)
 
     def _put(self, item) -> bool:
         while not self.stop.is_set():
@@ -1084,7 +1100,7 @@ class ReadAhead:
 
     def _produce(self) -> None:
         try:
-            for item in self.bookkeeping.chunks():
+            for item in self.items():
                 if not self._put(item):
                     return
                 if isinstance(item, Request):
@@ -1092,10 +1108,10 @@ class ReadAhead:
                         if self.stop.is_set():
                             return
             self._put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the writing side, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the user, which raises it
             self._put(exc)
 
-    def __iter__(self) -> Iterator[Chunk | Request]:
+    def __iter__(self) -> Iterator:
         while True:
             item = self.queue.get()
             if item is _END:
@@ -1111,7 +1127,7 @@ class ReadAhead:
     def __exit__(self, *exc) -> None:
         self.stop.set()
         if self.thread.is_alive():
-            self.bookkeeping.scan.db.interrupt()
+            self.interrupt()
         self.thread.join()
 
 
@@ -1143,7 +1159,7 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
         skipped = _skip_row_triggers(cursor)
         if skipped:
             cursor.execute("SELECT 1 FROM cdp_source WHERE id = %s FOR KEY SHARE", [job.source_id])
-        dropped = _drop_secondary_indexes(cursor) if bulk else None
+        dropped = _drop_indexes(cursor) if bulk else None
         pool, line_pool = IdPool(), None
         if bulk:  # ids for as many receipts and lines as the file seems to have lines: no round trip per batch
             lines = max(estimated_lines(job.path), 1)
@@ -1159,7 +1175,10 @@ def _attempt(job: PgImport, scan: ReceiptLineScan, *, bulk: bool, check_repeats:
         )
         bookkeeping = Bookkeeping(scan, setup, pool, line_pool)
         try:
-            with ReadAhead(bookkeeping) as chunks:
+            reading = ReadAhead(
+                bookkeeping.chunks, name="receipt-scan", depth=QUEUED_CHUNKS, interrupt=scan.db.interrupt
+            )
+            with reading as chunks:
                 for item in chunks:
                     writer.handle(item)
                     if progress and isinstance(item, Chunk) and item.lines_read:
@@ -1208,7 +1227,11 @@ def import_file_pg(
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     _tune_transaction(cursor)
-                attempt = write_file(job, scan, bulk=bulk_load(lines), progress=lines_done)
+                try:
+                    attempt = write_file(job, scan, bulk=bulk_load(lines), progress=lines_done)
+                except duckdb.OutOfMemoryException as exc:  # nothing is written: the row-by-row path takes the file
+                    logger.warning("receipt-line scan out of memory (INGEST_SCAN_MEMORY): importing row by row")
+                    raise ScanUnusable("out of memory") from exc
                 result.read = scan.rows_read
                 result.add(*attempt.counts)
                 for row_no, reasons, values in attempt.bookkeeping.rejects():

@@ -189,6 +189,9 @@ class ReceiptLineScan:
         self.db.execute(f"SET temp_directory = {duck_literal(str(self.folder / 'spill'))}")
         self.db.execute("SET preserve_insertion_order = true")
         self.db.execute("SET TimeZone = 'UTC'")  # a TIMESTAMPTZ cast to TIMESTAMP gives UTC
+        # Memory freed by a query goes back to the system soon: batches come and go, the process stays small.
+        self.db.execute("SET allocator_flush_threshold = '16MB'")
+        self.db.execute("SET allocator_bulk_deallocation_flush_threshold = '16MB'")
         self.read_path = self.path
 
     def close(self) -> None:
@@ -339,6 +342,7 @@ class ReceiptLineScan:
                 if size >= wanted:
                     yield self._batch(pa.Table.from_batches(pending))
                     pending, size, wanted = [], 0, min(wanted * 2, BATCH_ROWS)
+                    pa.default_memory_pool().release_unused()  # likewise what Arrow freed
             if pending:
                 yield self._batch(pa.Table.from_batches(pending))
         except duckdb.Error as exc:

@@ -1,4 +1,4 @@
-"""A big import into small receipt tables drops their secondary indexes for its inserts and builds them again."""
+"""A big import into small receipt tables drops their indexes for its inserts and builds them again."""
 
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ def _postgresql(settings):
 
 
 def _indexes() -> list[tuple]:
-    """(table, index, definition, constraint) of every secondary index of the receipt tables."""
+    """(table, index, definition, constraint, kind) of every index a bulk load drops."""
     with connection.cursor() as cursor:
-        cursor.execute(pg_transactions.SECONDARY_INDEXES, [list(pg_transactions.BULK_TABLES)])
-        return [row[:4] for row in cursor.fetchall()]
+        cursor.execute(pg_transactions.BULK_INDEXES, [list(pg_transactions.BULK_TABLES)])
+        return [row[:5] for row in cursor.fetchall()]
 
 
 def _import(tmp_path, *rows: str, name: str = "t.csv") -> tuple[int, str, list[str]]:
@@ -47,7 +47,11 @@ def _bulk(statements: list[str]) -> bool:
 
 def test_a_bulk_load_builds_the_indexes_again_as_they_were(tmp_path):
     before = _indexes()
-    assert ("cdp_receiptline", "receiptline_unique_line") in [row[:2] for row in before]
+    names = [row[:2] for row in before]
+    assert ("cdp_receiptline", "receiptline_unique_line") in names
+    # the lines' primary key too; not the receipts', which the lines' foreign key refers to
+    assert ("cdp_receiptline", "cdp_receiptline_pkey") in names
+    assert ("cdp_receipt", "cdp_receipt_pkey") not in names
     # when a file of four lines goes into empty tables
     rows = [_line("R1", 1, "A1", 1), _line("R1", 2, "A2", 3), _line("R2", 1, "A1", 2), _line("R3", 1, "A3", -1)]
     code, out, statements = _import(tmp_path, *rows)
@@ -56,17 +60,28 @@ def test_a_bulk_load_builds_the_indexes_again_as_they_were(tmp_path):
     assert "created 4" in out
     assert _bulk(statements)
     assert any("DROP CONSTRAINT receiptline_unique_line" in sql for sql in statements)
+    assert any("ADD CONSTRAINT cdp_receiptline_pkey PRIMARY KEY USING INDEX" in sql for sql in statements)
     assert _indexes() == before
     # and the data is the same as any import's
     totals = dict(Receipt.objects.values_list("receipt_id", "total_minor"))
     assert totals == {"R1": 200 + 3 * 200, "R2": 400, "R3": -200}
     assert ReceiptLine.objects.count() == 4
-    # and the rebuilt unique constraint holds
+    # and the rebuilt unique constraint and primary key hold
     line = ReceiptLine.objects.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         ReceiptLine.objects.create(
             receipt_id=line.receipt_id,
             line_no=line.line_no,
+            product_id=line.product_id,
+            quantity=1,
+            unit_price_minor=1,
+            amount_minor=1,
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReceiptLine.objects.create(
+            id=line.id,
+            receipt_id=line.receipt_id,
+            line_no=99,
             product_id=line.product_id,
             quantity=1,
             unit_price_minor=1,

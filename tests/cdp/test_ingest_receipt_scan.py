@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import threading
 
+import duckdb
 import pytest
 
 from django.db import connection
@@ -371,6 +372,30 @@ def test_an_interruption_while_batches_are_written_leaves_nothing_and_stops_the_
     # then nothing of the file is in the database, the reading thread has stopped and its folder is gone
     assert not Receipt.objects.exists()
     assert not ReceiptLine.objects.exists()
-    assert not [thread for thread in threading.enumerate() if thread.name == "receipt-scan"]
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("receipt-")]
     assert len(folders) == 1
     assert not folders[0].exists()
+
+
+def test_a_scan_out_of_memory_leaves_the_file_to_the_row_by_row_path(tmp_path, monkeypatch, small_batches, caplog):
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast path writes through PostgreSQL")
+    path = write(tmp_path / "t.csv", HEADER, *SPREAD)
+    run_command("import_transactions", path, "slow", errors=str(tmp_path / "slow.csv"))
+    calls = {"batches": 0}
+    real_catalogue = pg_transactions.Bookkeeping._catalogue
+
+    def exhausted(self):
+        calls["batches"] += 1
+        if calls["batches"] == 2:  # a batch already written, DuckDB short of memory on the next
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        yield from real_catalogue(self)
+
+    monkeypatch.setattr(pg_transactions.Bookkeeping, "_catalogue", exhausted)
+    code, out = run_command("import_transactions", path, "fast", errors=str(tmp_path / "fast.csv"))
+    # then the import went row by row from the start: the same rows, reasons and counts, and a warning says why
+    assert code == 1, out
+    assert calls["batches"] == 2
+    assert _stored("fast") == _stored("slow")
+    assert read_errors(tmp_path / "fast.csv") == read_errors(tmp_path / "slow.csv")
+    assert "INGEST_SCAN_MEMORY" in caplog.text
