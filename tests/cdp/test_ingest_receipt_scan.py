@@ -106,32 +106,31 @@ def test_the_scan_reads_every_row_as_the_python_reader_does(tmp_path, decimal_co
     assert different == []
 
 
-def test_rows_with_plain_shapes_never_reach_the_python_parser(tmp_path, monkeypatch):
-    read_by_python = []
+@pytest.fixture
+def read_by_python(monkeypatch) -> list[str]:
+    """The receipt ids of the rows Python's parser reads, in order."""
+    seen = []
 
     def spy(raw, ctx):
-        read_by_python.append(raw["receipt_id"])
+        seen.append(raw["receipt_id"])
         return parse_transaction(raw, ctx)
 
     monkeypatch.setattr(receipt_scan, "parse_transaction", spy)
+    return seen
+
+
+def test_rows_with_plain_shapes_never_reach_the_python_parser(tmp_path, read_by_python):
     path = write(tmp_path / "t.csv", HEADER, *ROWS)
     _scan(path, ImportOptions().resolved())
     # the usual shapes are read by DuckDB; Python reads what needs normalising or what it refuses
     assert sorted(read_by_python) == sorted(["R3", "R4", "R5", "R6", "R7", "R8", "R9", "R11"])
 
 
-def test_a_value_of_another_shape_sends_each_of_its_rows_to_python_with_every_raw_value(tmp_path, monkeypatch):
-    read_by_python = []
-
-    def spy(raw, ctx):
-        read_by_python.append(raw["receipt_id"])
-        return parse_transaction(raw, ctx)
-
-    monkeypatch.setattr(receipt_scan, "parse_transaction", spy)
+def test_a_value_of_another_shape_sends_each_of_its_rows_to_python_with_every_raw_value(tmp_path, read_by_python):
     header = f"{HEADER},note"  # a column the import does not map: kept with the row's values all the same
     rows = [f"R{i},1,,2025-01-01,S1,store,A1,Pain,bakery,1,2.50,0,n{i}" for i in range(1, 9)]
-    rows[2] = rows[5] = "R3,1,,2025-01-01,S1,store,A1,Pain  blanc,bakery,1,2.50,0,n3"  # twice the same odd value
-    rows[5] = rows[5].replace("R3", "R6").replace("n3", "n6")
+    for i in (3, 6):  # the same odd value (two spaces) on two rows
+        rows[i - 1] = f"R{i},1,,2025-01-01,S1,store,A1,Pain  blanc,bakery,1,2.50,0,n{i}"
     rows[6] = "R7,1,,2025-01-01,S1,fax,A1,Pain,bakery,1,2.50,0,n7"  # refused (unknown channel)
     path = write(tmp_path / "t.csv", header, *rows)
     options = ImportOptions().resolved()
