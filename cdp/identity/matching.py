@@ -20,14 +20,17 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from cdp.identity.features import Features
+
+# Splink is imported where a model is built or run, not with this module: every Django process imports this module
+# (the importers link customers), few of them match records, and splink takes a tenth of a second to import.
+if TYPE_CHECKING:
+    import splink.comparison_level_library as cll
+    from splink import Linker, SettingsCreator
 
 FEATURE_COLUMNS = (
     "fn",
@@ -62,12 +65,17 @@ U_SAMPLE = 2e6
 
 
 def _null(column: str) -> cll.CustomLevel:
+    import splink.comparison_level_library as cll
+
     return cll.CustomLevel(f'"{column}_l" IS NULL OR "{column}_r" IS NULL', f"{column} missing").configure(
         is_null_level=True
     )
 
 
 def comparisons() -> list:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     jw = "jaro_winkler_similarity"
     short_form = (
         '"fn_l" = "fn_initials_r" OR "fn_r" = "fn_initials_l" '
@@ -192,6 +200,8 @@ def comparisons() -> list:
 
 
 def blocking_rules() -> list:
+    from splink import block_on
+
     return [
         block_on("email"),
         block_on("phone"),
@@ -214,6 +224,8 @@ def blocking_rules() -> list:
 
 
 def settings() -> SettingsCreator:
+    from splink import SettingsCreator
+
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -228,6 +240,8 @@ def settings() -> SettingsCreator:
 
 def make_linker(table: pa.Table, model: dict[str, Any] | None = None) -> Linker:
     """A linker over a pyarrow table of features (unique_id and FEATURE_COLUMNS), untrained or from a saved model."""
+    from splink import DuckDBAPI, Linker
+
     db_api = DuckDBAPI()
     frame = db_api.register(table, table_name="records")
     return Linker(frame, model if model is not None else settings(), log_level=logging.ERROR)
@@ -239,6 +253,8 @@ def train(linker: Linker, *, seed: int = 42, max_pairs: float = U_SAMPLE) -> dic
     Each EM session leaves out the comparisons its blocking rule fixes, so every comparison is trained by at least
     one session. The prior is estimated afterwards (`estimate_prior`), over all candidate pairs.
     """
+    from splink import block_on
+
     training = linker.training
     with _quiet():
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
@@ -358,6 +374,8 @@ def predict_all(linker: Linker) -> list[ScoredPair]:
 
 def predict_incremental(model: dict[str, Any], new: pa.Table, existing: pa.Table) -> list[ScoredPair]:
     """Candidate pairs among new records and between new and existing ones, scored with a trained model."""
+    from splink import DuckDBAPI, Linker
+
     db_api = DuckDBAPI()
     new_frame = db_api.register(new, table_name="new_records")
     frames = [new_frame]

@@ -11,13 +11,6 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from reportlab.platypus.flowables import KeepTogether
-
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -103,6 +96,15 @@ def register_export_csv(*, activities: QuerySet[ProcessingActivity] | None = Non
 
 def register_export_pdf(*, activities: QuerySet[ProcessingActivity] | None = None) -> bytes:
     """A4 document: a title page line, then one table of fields per activity."""
+    # reportlab is imported here, not with the module: the admin imports this module in every process, and only
+    # this export needs it (a twentieth of a second of each start).
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus.flowables import KeepTogether
+
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
     label_style = styles["BodyText"].clone("label", fontName="Helvetica-Bold")
