@@ -48,6 +48,7 @@ from cdp.ingest.rows import (
     RowContext,
     parse_transaction,
 )
+from cdp.normalise import NormalisationError, parse_timestamp
 
 # Encodings DuckDB reads itself; a file in another encoding is decoded by Python into a UTF-8 copy first.
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1"}
@@ -275,6 +276,23 @@ class ReceiptLineScan:
         )
         one_value = "true" if len(self.fields) == 1 else "c1 IS NULL"
         usual = "length(k_timestamp) = 25 AND substr(k_timestamp, 11, 1) = 'T'"
+        if self.options.date_format:  # a custom format: Python reads each distinct timestamp (`_custom_times`)
+            purchased_at, time_checks = "NULL::TIMESTAMP", "true"
+        else:
+            purchased_at = f"""CASE
+                 WHEN usual_time THEN CAST(try_strptime(k_timestamp, '%Y-%m-%dT%H:%M:%S%z') AS TIMESTAMP)
+                 WHEN local_ts IS NULL THEN NULL
+                 WHEN tz_text = 'Z' THEN local_ts
+                 WHEN tz_text = '' THEN timezone('UTC', timezone({tz}, local_ts))
+                 ELSE local_ts - to_minutes((CASE left(tz_text, 1) WHEN '-' THEN -1 ELSE 1 END)
+                                            * (TRY_CAST(substr(tz_text, 2, 2) AS INTEGER) * 60
+                                               + TRY_CAST(right(tz_text, 2) AS INTEGER)))
+            END"""
+            time_checks = f"""purchased_at <= $latest
+              AND CASE WHEN tz_text <> '' THEN true ELSE
+                    timezone({tz}, timezone('UTC', purchased_at)) = local_ts
+                    AND timezone({tz}, timezone('UTC', purchased_at) + INTERVAL 1 HOUR) <> local_ts
+                    AND timezone({tz}, timezone('UTC', purchased_at) - INTERVAL 1 HOUR) <> local_ts END"""
         return f"""
         WITH r AS (
           SELECT {raw}, extra, {keys}, {one_value} AND regexp_full_match(c0, '[{_SPACES}]*') AS blank
@@ -298,25 +316,13 @@ class ReceiptLineScan:
                  ELSE '' END AS tz_text
           FROM r
         ), w AS (
-          SELECT v.*,
-            CASE WHEN usual_time THEN CAST(try_strptime(k_timestamp, '%Y-%m-%dT%H:%M:%S%z') AS TIMESTAMP)
-                 WHEN local_ts IS NULL THEN NULL
-                 WHEN tz_text = 'Z' THEN local_ts
-                 WHEN tz_text = '' THEN timezone('UTC', timezone({tz}, local_ts))
-                 ELSE local_ts - to_minutes((CASE left(tz_text, 1) WHEN '-' THEN -1 ELSE 1 END)
-                                            * (TRY_CAST(substr(tz_text, 2, 2) AS INTEGER) * 60
-                                               + TRY_CAST(right(tz_text, 2) AS INTEGER)))
-            END AS purchased_at
+          SELECT v.*, {purchased_at} AS purchased_at
           FROM v
         ), e AS (
           SELECT w.*, coalesce(
               sound AND coalesce(line, 1) >= 1 AND channel IS NOT NULL AND quantity <> 0
               AND discount_minor <= abs(quantity)::HUGEINT * unit_price_minor
-              AND purchased_at <= $latest
-              AND CASE WHEN tz_text <> '' THEN true ELSE
-                    timezone({tz}, timezone('UTC', purchased_at)) = local_ts
-                    AND timezone({tz}, timezone('UTC', purchased_at) + INTERVAL 1 HOUR) <> local_ts
-                    AND timezone({tz}, timezone('UTC', purchased_at) - INTERVAL 1 HOUR) <> local_ts END,
+              AND {time_checks},
               false) AS fast
           FROM w
         )
@@ -329,7 +335,9 @@ class ReceiptLineScan:
         """The file's rows in batches, in file order; raises ScanUnusable when DuckDB cannot read it as Python would."""
         latest = (self.ctx.now + FUTURE_TOLERANCE).astimezone(dt.UTC).replace(tzinfo=None)
         try:
-            reader = self.db.sql(self.scan_sql(), params={"latest": latest}).to_arrow_reader(CHUNK_ROWS)
+            sql = self.scan_sql()
+            params = {"latest": latest} if "$latest" in sql else None
+            reader = self.db.sql(sql, params=params).to_arrow_reader(CHUNK_ROWS)
             # The file's lines are counted beside the scan (the count is only needed once the rows are all read).
             counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receipt-lines")
             lines = counting.submit(data_lines, self.read_path)
@@ -367,7 +375,25 @@ class ReceiptLineScan:
 
     @cached_property
     def _field_shapes(self) -> dict[str, str]:
-        return field_shapes(self.options.decimal_comma)
+        shapes = field_shapes(self.options.decimal_comma)
+        if self.options.date_format:  # timestamps are read by Python (`_custom_times`), whatever their shape
+            del shapes["timestamp"]
+        return shapes
+
+    def _custom_times(self, column: pa.ChunkedArray) -> pa.Array:
+        """With a custom date format: each distinct timestamp of the batch read once by the row-by-row path's own
+        parser, in UTC; NULL where it is unreadable or in the future (its rows then go to Python, which says why)."""
+        values = pc.unique(column)
+        latest = self.ctx.now + FUTURE_TOLERANCE
+        moments = []
+        for text in values.to_pylist():
+            try:
+                moment = parse_timestamp(text, self.ctx.tz, self.options.date_format)
+            except NormalisationError:
+                moment = None
+            readable = moment is not None and moment <= latest
+            moments.append(moment.astimezone(dt.UTC).replace(tzinfo=None) if readable else None)
+        return pc.take(pa.array(moments, pa.timestamp("us")), pc.index_in(column, value_set=values))
 
     def _batch(self, table: pa.Table) -> Batch:
         first = self.lines_scanned + 2  # the header is line 1
@@ -378,6 +404,12 @@ class ReceiptLineScan:
         if pc.any(blank).as_py():  # a line of blanks only: skipped, as Python skips it
             table = table.filter(pc.invert(blank))
         self.rows_read += table.num_rows
+        if self.options.date_format:
+            purchased_at = self._custom_times(table.column("text_timestamp"))
+            table = table.set_column(table.schema.get_field_index("purchased_at"), "purchased_at", purchased_at)
+            table = table.set_column(
+                table.schema.get_field_index("fast"), "fast", pc.and_(table.column("fast"), purchased_at.is_valid())
+            )
         fast = table.column("fast")
         plain = self._shapes(table)
         if plain is not None:

@@ -106,6 +106,46 @@ def test_the_scan_reads_every_row_as_the_python_reader_does(tmp_path, decimal_co
     assert different == []
 
 
+# Files written with a custom date format: each row's timestamp in that format, a few of them odd or refused.
+CUSTOM_TIMES = {
+    "%d/%m/%Y %H:%M": [
+        "14/03/2025 10:23",
+        "1/3/2025 9:05",  # single digits, which strptime takes
+        "26/10/2025 02:30",  # an hour the autumn change repeats
+        "30/03/2025 02:30",  # an hour the spring change skips
+        "31/02/2025 10:00",  # no such day: refused
+        "2025-03-14T10:23:00+01:00",  # another format: refused
+        "14/03/2099 10:00",  # in the future: refused
+        "  14/03/2025   10:23 ",  # blanks around and inside
+        "",  # missing: refused
+        "14/03/2025 10:23",  # the first row's value again
+    ],
+    "%d.%m.%y %H:%M:%S %z": [
+        "14.03.25 10:23:00 +0100",
+        "29.02.24 23:59:59 -0530",
+        "14.03.25 10:23:00",
+        "01.01.70 00:00:00 +0000",
+    ],
+    "%m/%d/%Y %I:%M %p": ["03/14/2025 10:23 PM", "03/14/2025 12:00 AM", "13/14/2025 10:23 PM"],
+}
+
+
+@pytest.mark.parametrize("date_format", list(CUSTOM_TIMES))
+def test_a_custom_date_format_is_read_as_the_python_reader_reads_it(tmp_path, date_format):
+    rows = [f"R{i},1,C1,{value},S1,store,A1,Pain,bakery,1,2.50,0" for i, value in enumerate(CUSTOM_TIMES[date_format])]
+    path = write(tmp_path / "t.csv", HEADER, *rows)
+    options = ImportOptions(date_format=date_format).resolved()
+    parsed, refused_by_python = _python_reading(path, options)
+    assert parsed  # (the file holds rows Python reads)
+    # when DuckDB reads it, Python reading each distinct timestamp
+    valid, refused, read = _scan(path, options)
+    # then the same rows are read, with the same values and reasons
+    assert read == len(parsed) + len(refused_by_python)
+    assert refused == refused_by_python
+    assert sorted(valid) == sorted(parsed)
+    assert [row_no for row_no, row in parsed.items() if not _same(valid[row_no], row)] == []
+
+
 @pytest.fixture
 def read_by_python(monkeypatch) -> list[str]:
     """The receipt ids of the rows Python's parser reads, in order."""
@@ -398,3 +438,35 @@ def test_a_scan_out_of_memory_leaves_the_file_to_the_row_by_row_path(tmp_path, m
     assert _stored("fast") == _stored("slow")
     assert read_errors(tmp_path / "fast.csv") == read_errors(tmp_path / "slow.csv")
     assert "INGEST_SCAN_MEMORY" in caplog.text
+
+
+def test_a_custom_date_format_goes_the_fast_path_and_writes_what_the_row_by_row_path_writes(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast path writes through PostgreSQL")
+    date_format = "%d/%m/%Y %H:%M"
+    rows = [
+        f"R{i % 4},{i // 4 + 1},C{i % 3},{value},S1,store,A{i % 2},Pain,bakery,1,2.50,0"
+        for i, value in enumerate(CUSTOM_TIMES[date_format])
+    ]
+    path = write(tmp_path / "t.csv", HEADER, *rows)
+    written = []
+    real_write = pg_transactions.write_file
+
+    def spy(job, scan, **options):
+        written.append(job.options.date_format)
+        return real_write(job, scan, **options)
+
+    monkeypatch.setattr(pg_transactions, "write_file", spy)
+    code, out = run_command(
+        "import_transactions", path, "fast", errors=str(tmp_path / "fast.csv"), date_format=date_format
+    )
+    assert code == 1, out
+    assert written == [date_format]  # the fast path took it
+    monkeypatch.setattr(pg_transactions, "supported", lambda options: False)
+    code, slow_out = run_command(
+        "import_transactions", path, "slow", errors=str(tmp_path / "slow.csv"), date_format=date_format
+    )
+    assert code == 1, slow_out
+    assert _stored("fast") == _stored("slow")
+    assert read_errors(tmp_path / "fast.csv") == read_errors(tmp_path / "slow.csv")
+    assert out.split(":")[1].split(" in ")[0] == slow_out.split(":")[1].split(" in ")[0]
