@@ -70,6 +70,7 @@ logger = logging.getLogger(__name__)
 
 UNIQUE_LINE = "receiptline_unique_line"
 COPY_BLOCK = 1 << 20
+COPY_SLICE_ROWS = 100_000  # rows encoded at a time for COPY
 REJECTS_CHUNK = 50_000
 QUEUED_CHUNKS = 6  # chunks the reading side may be ahead of the writing: its lead, and a bound on memory
 
@@ -129,10 +130,16 @@ def _table(duck, query: str, params: dict | None = None) -> pa.Table:
     return duck.sql(query, params=params).to_arrow_table()
 
 
-def _csv(table: pa.Table) -> bytes:
+def _csv(table: pa.Table, options: pa_csv.WriteOptions = CSV_OPTIONS) -> bytes:
     sink = io.BytesIO()
-    pa_csv.write_csv(table, sink, CSV_OPTIONS)
+    pa_csv.write_csv(table, sink, options)
     return sink.getvalue()
+
+
+def _slices(table: pa.Table) -> Iterator[pa.Table]:
+    """A table in slices of COPY_SLICE_ROWS rows (zero-copy), encoded one at a time while the server reads the last."""
+    for start in range(0, table.num_rows, COPY_SLICE_ROWS):
+        yield table.slice(start, COPY_SLICE_ROWS)
 
 
 def _copy(cursor, target: str, table: pa.Table) -> int:
@@ -140,8 +147,8 @@ def _copy(cursor, target: str, table: pa.Table) -> int:
     if table.num_rows == 0:
         return 0
     with cursor.cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
-        for batch in table.to_batches(max_chunksize=100_000):
-            copy.write(_csv(pa.Table.from_batches([batch])))
+        for part in _slices(table):
+            copy.write(_csv(part))
     return table.num_rows
 
 
@@ -850,19 +857,16 @@ def _file_blocks(path: Path) -> Iterator[bytes]:
 
 
 def _text_blocks(table: pa.Table) -> Iterator[bytes]:
-    """A table of numbers without NULLs in COPY's text format, in slices (the copier thread encodes one while the
-    server reads the last). PostgreSQL reads the text format a little faster than CSV."""
-    for start in range(0, table.num_rows, 100_000):
-        sink = io.BytesIO()
-        pa_csv.write_csv(table.slice(start, 100_000), sink, TEXT_OPTIONS)
-        yield sink.getvalue()
+    """A table of numbers without NULLs in COPY's text format (PostgreSQL reads it a little faster than CSV)."""
+    for part in _slices(table):
+        yield _csv(part, TEXT_OPTIONS)
 
 
 def _binary_blocks(table: pa.Table, kinds: list[str]) -> Iterator[bytes]:
-    """A table as a binary COPY stream, encoded in slices (the copier thread encodes while the server reads)."""
+    """A table as a binary COPY stream."""
     yield pg_binary.HEADER
-    for start in range(0, table.num_rows, 100_000):
-        yield pg_binary.encode_rows(table.slice(start, 100_000), kinds)
+    for part in _slices(table):
+        yield pg_binary.encode_rows(part, kinds)
     yield pg_binary.TRAILER
 
 

@@ -242,6 +242,7 @@ class ReceiptLineScan:
         """The raw text of a field ('' when the file has no such column, or the cell is empty)."""
         return f"coalesce(c{self.fields.index(name)}, '')" if name in self.fields else "''"
 
+    @cached_property
     def _text_columns(self) -> dict[str, str]:
         """Where the scan's output holds each field's raw text: the text fields are handed on as they are (a plain
         value is its own normal form), the others beside their typed value."""
@@ -249,7 +250,7 @@ class ReceiptLineScan:
 
     def _raw_columns(self) -> list[str]:
         """The output columns that give a row's raw values, in the file's column order."""
-        texts = self._text_columns()
+        texts = self._text_columns
         return [texts.get(name, f"raw_{i}") for i, name in enumerate(self.fields)]
 
     def scan_sql(self) -> str:
@@ -270,7 +271,7 @@ class ReceiptLineScan:
         tz = duck_literal(settings.TIME_ZONE)
         keys = ", ".join(f"{self._raw(name)} AS k_{name}" for name in TRANSACTION_FIELDS)
         raw = ", ".join(f"c{i}" for i in range(len(self.fields)))
-        texts = ", ".join(f"k_{name} AS {column}" for name, column in self._text_columns().items())
+        texts = ", ".join(f"k_{name} AS {column}" for name, column in self._text_columns.items())
         others = "".join(
             f", coalesce(c{i}, '') AS {column}" for i, column in enumerate(self._raw_columns()) if column == f"raw_{i}"
         )
@@ -364,7 +365,7 @@ class ReceiptLineScan:
         matched once: a file repeats its stores, products, prices and customers on many rows."""
         plain = None
         for name, shape in self._field_shapes.items():
-            column = table.column(self._text_columns()[name])
+            column = table.column(self._text_columns[name])
             values = pc.unique(column)
             matches = pc.match_substring_regex(values, shape)
             if pc.all(matches).as_py():
