@@ -55,8 +55,52 @@ _STREET_TYPES = {
     "drive": "drive",
     "street": "street",
 }
+# Street types that follow the street's name (English, German), folded, with their usual abbreviations.
+_TRAILING_STREET_TYPES = {
+    "st": "street",
+    "street": "street",
+    "rd": "road",
+    "road": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "avenue": "avenue",
+    "dr": "drive",
+    "drv": "drive",
+    "drive": "drive",
+    "ln": "lane",
+    "lane": "lane",
+    "ct": "court",
+    "crt": "court",
+    "court": "court",
+    "pl": "place",
+    "place": "place",
+    "cres": "crescent",
+    "cr": "crescent",
+    "crescent": "crescent",
+    "pde": "parade",
+    "parade": "parade",
+    "cl": "close",
+    "close": "close",
+    "tce": "terrace",
+    "terrace": "terrace",
+    "hwy": "highway",
+    "highway": "highway",
+    "blvd": "boulevard",
+    "boulevard": "boulevard",
+    "sq": "square",
+    "square": "square",
+    "str": "strasse",
+    "strasse": "strasse",
+    "weg": "weg",
+    "gasse": "gasse",
+    "platz": "platz",
+}
 _ADDRESS_STOPWORDS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "the", "of", "a"})
 _HOUSE_NUMBER = re.compile(r"^(\d+)\s*(bis|ter|quater|[a-d])?\b")
+# A house number written after the street ("Hauptstrasse 12", "Clover Road 29a"), as many countries write it.
+_TRAILING_HOUSE_NUMBER = re.compile(r"\s(\d+)\s*(bis|ter|quater|[a-d])?$")
+# A German street name with its type fused to it ("hauptstr", "hauptstrasse", "hauptstraße" folded to "strasse").
+_FUSED_STRASSE = re.compile(r"^(\w+?)(str|strasse)$")
 
 # Suffixes that turn a French given name into its feminine form (Louis/Louise, Jean/Jeanne, Daniel/Danielle):
 # a prefix that only lacks one of them names another person, not a short form.
@@ -110,7 +154,12 @@ def _street_line(address: str) -> str:
 
 @lru_cache(maxsize=65536)
 def address_key(address: str | None) -> str:
-    """ "19 AV. DE LA LIBERTE, Apt 12" -> "19 avenue liberte": house number, full street type, significant words."""
+    """ "19 AV. DE LA LIBERTE, Apt 12" -> "19 avenue liberte": house number, full street type, significant words.
+
+    The same street written the ways countries write it gives one key: the house number before or after the street
+    ("Clover Road 29" and "29 Clover Rd" -> "29 clover road"), the type before the name (French) or after it
+    (English, German), abbreviated or not ("Hauptstr. 12" and "Hauptstraße 12" -> "12 haupt strasse").
+    """
     if not address:
         return ""
     line = fold(_street_line(address))
@@ -119,9 +168,20 @@ def address_key(address: str | None) -> str:
     if match:
         number = match.group(1) + (match.group(2) or "")
         line = line[match.end() :]
+    else:
+        match = _TRAILING_HOUSE_NUMBER.search(line)
+        if match:
+            number = match.group(1) + (match.group(2) or "")
+            line = line[: match.start()]
     words = line.split()
     if words and words[0] in _STREET_TYPES:
         words[0] = _STREET_TYPES[words[0]]
+    elif words:
+        fused = _FUSED_STRASSE.match(words[-1])
+        if fused and len(fused.group(1)) >= 3:
+            words[-1:] = [fused.group(1), "strasse"]
+        elif len(words) >= 2 and words[-1] in _TRAILING_STREET_TYPES:
+            words[-1] = _TRAILING_STREET_TYPES[words[-1]]
     words = [word for word in words if word not in _ADDRESS_STOPWORDS]
     return " ".join(part for part in (number, *words) if part)
 

@@ -7,9 +7,12 @@
 2. Blocking rules generate candidate pairs from cheap keys (e-mail, phone, phonetic names with birth date or
    postcode, address key with postcode or family name, a distinctive e-mail local part, swapped names, a rare
    full name on its own), capped on common keys so that pairs grow near-linearly with records.
-3. u probabilities are estimated by random sampling, m probabilities by expectation maximisation over several
-   blocking rules, and the prior by EM over all candidate pairs; u is then corrected for the matches the random
-   sample held (``correct_u_for_matches``) and the pairs scored again: no weight is set by hand.
+3. u probabilities are estimated by random sampling, m probabilities by expectation maximisation over blocking
+   rules chosen from the columns the records fill (``plan_training``: a file without e-mails or phones trains on
+   names, birth dates and addresses), and the prior by EM over all candidate pairs; u is then corrected for the
+   matches the random sample held (``correct_u_for_matches``) and the pairs scored again. A comparison the data
+   cannot train keeps documented default m values (``DEFAULT_M``); data too small to train any session leave the
+   linking to the deterministic rules.
 
 The same settings run on Spark (splink's SparkAPI) when one machine is no longer enough.
 """
@@ -19,10 +22,12 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdp.identity.features import Features
 
@@ -87,8 +92,12 @@ def comparisons() -> list:
     name = cl.CustomComparison(
         output_column_name="name",
         comparison_levels=[
+            # A session blocking on the phonetic keys sees names that sound alike only: it must not train this
+            # comparison, and naming the keys here is how splink knows (a name of no letters has no key either).
             cll.CustomLevel(
-                '"fn_l" IS NULL OR "fn_r" IS NULL OR "ln_l" IS NULL OR "ln_r" IS NULL', "a name missing"
+                '"fn_l" IS NULL OR "fn_r" IS NULL OR "ln_l" IS NULL OR "ln_r" IS NULL '
+                'OR "fn_ph_l" IS NULL OR "fn_ph_r" IS NULL OR "ln_ph_l" IS NULL OR "ln_ph_r" IS NULL',
+                "a name missing",
             ).configure(is_null_level=True),
             # how much a shared full name says depends on how many records carry it
             cll.CustomLevel(
@@ -208,7 +217,12 @@ def blocking_rules() -> list:
         block_on("ln_ph", "dob"),
         block_on("fn_ph", "dob"),
         block_on("ln_ph", "fn_ph", "postcode"),
+        # the same names in the same town, for files that give a town but no postcode
+        block_on("ln_ph", "fn_ph", "city"),
         block_on("addr", "postcode"),
+        # the same house number and postcode with one of the names: a street or the other name mistyped
+        block_on("addr_number", "postcode", "ln_ph"),
+        block_on("addr_number", "postcode", "fn_ph"),
         # the same distinctive local part at another provider ("anthony67@" here and there)
         block_on("email_mailbox"),
         # the same names and birth year, for names that are not common (common ones would grow pairs quadratically)
@@ -223,13 +237,17 @@ def blocking_rules() -> list:
     ]
 
 
-def settings() -> SettingsCreator:
+def settings(only: Sequence[str] | None = None) -> SettingsCreator:
+    """The model's settings; `only` keeps the comparisons of those names (the ones the records have data for)."""
     from splink import SettingsCreator
 
+    chosen = comparisons()
+    if only is not None:
+        chosen = [c for c in chosen if c.get_comparison("duckdb").output_column_name in only]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(),
+        comparisons=chosen,
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
@@ -238,39 +256,229 @@ def settings() -> SettingsCreator:
     )
 
 
-def make_linker(table: pa.Table, model: dict[str, Any] | None = None) -> Linker:
-    """A linker over a pyarrow table of features (unique_id and FEATURE_COLUMNS), untrained or from a saved model."""
+def make_linker(table: pa.Table, model: dict[str, Any] | None = None, *, plan: TrainingPlan | None = None) -> Linker:
+    """A linker over a pyarrow table of features (unique_id and FEATURE_COLUMNS): from a saved model, or untrained
+    with the comparisons the plan found data for (a comparison no record can fill would only learn noise, and a
+    model reused at import must not weigh values it never saw)."""
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI()
     frame = db_api.register(table, table_name="records")
-    return Linker(frame, model if model is not None else settings(), log_level=logging.ERROR)
+    if model is None:
+        model = settings(plan.with_data if plan is not None else None)
+    return Linker(frame, model, log_level=logging.ERROR)
 
 
-def train(linker: Linker, *, seed: int = 42, max_pairs: float = U_SAMPLE) -> dict[str, Any]:
-    """Estimate u by random sampling and m by EM over three blocking rules; returns the trained model as a dict.
+# EM sessions to choose from, most informative first: each blocks on equal values of its columns, trains every
+# comparison that reads none of them, and is used only when the data give it enough pairs (counted before training).
+EM_RULES: tuple[tuple[str, ...], ...] = (
+    ("ln_ph", "dob"),
+    ("email",),
+    ("addr", "postcode"),
+    ("phone",),
+    ("fn_ph", "ln_ph", "postcode"),
+    ("dob",),
+    ("fn_ph", "ln_ph", "city"),
+    ("ln_ph", "postcode"),
+    ("fn_ph", "ln_ph"),
+    ("postcode",),
+    ("city",),
+)
+# Fewer pairs than this leave EM with too little to estimate from (splink advises a few hundred at least).
+MIN_EM_PAIRS = 200
+# A comparison whose values fewer records than this fill is left out of the model (u and m would be noise).
+MIN_FILLED = 20
+# Pairs drawn from a session's block when it generates more (EM needs a sample, not every pair).
+MAX_EM_PAIRS = 1_000_000
+# Sessions until every comparison with data is trained this many times (more sessions, steadier m estimates).
+EM_TRAININGS_WANTED = 2
+MAX_EM_SESSIONS = 4
+# The columns whose presence on both sides lets a comparison say anything (else it is in its null level).
+COMPARISON_DATA = {
+    "name": ("fn", "ln"),
+    "birth_date": ("dob",),
+    "email": ("email",),
+    "phone": ("phone",),
+    "location": ("addr", "postcode", "city"),
+    "gender": ("gender",),
+    "email_year": ("email_year", "dob_yy"),
+}
+# m probabilities of the levels of a comparison the data cannot train (no session left it free, or none had pairs
+# enough): how often a true match falls in each level in customer files where they could be measured (the demo
+# retailer's three sources, rounded and made to sum to one). Keyed by comparison, then by level label.
+DEFAULT_M: dict[str, dict[str, float]] = {
+    "name": {
+        "both names equal, a rare name": 0.35,
+        "both names equal, an uncommon name": 0.30,
+        "both names equal, a common name": 0.10,
+        "both names equal, a very common name": 0.05,
+        "names swapped": 0.02,
+        "given names are aliases, same family name": 0.005,
+        "given name close": 0.05,
+        "family name close": 0.04,
+        "both names close": 0.02,
+        "same family name, other given name": 0.03,
+        "same given name, other family name": 0.01,
+        "All other comparisons": 0.025,
+    },
+    "birth_date": {
+        "Exact match on dob": 0.90,
+        "one slip (digit, transposition, day/month swap)": 0.04,
+        "Exact match on dob_year": 0.01,
+        "All other comparisons": 0.05,
+    },
+    "email": {"Exact match on email": 0.80, "same local part, beyond the names": 0.01, "All other comparisons": 0.19},
+    "phone": {"Exact match on phone": 0.75, "one digit apart": 0.01, "All other comparisons": 0.24},
+    "location": {
+        "same address and postcode": 0.80,
+        "same house number, similar street, postcode within one slip": 0.03,
+        "Exact match on postcode": 0.03,
+        "Exact match on city": 0.02,
+        "same postcode area": 0.02,
+        "All other comparisons": 0.10,
+    },
+    "gender": {"Exact match on gender": 0.95, "All other comparisons": 0.05},
+    "email_year": {"year in the e-mail is the birth year": 0.45, "All other comparisons": 0.55},
+}
 
-    Each EM session leaves out the comparisons its blocking rule fixes, so every comparison is trained by at least
-    one session. The prior is estimated afterwards (`estimate_prior`), over all candidate pairs.
+
+@dataclass
+class TrainingPlan:
+    """What the data allow to train: filled values per column, the EM sessions chosen and those left out."""
+
+    records: int
+    filled: dict[str, int]
+    sessions: list[dict[str, Any]]  # rule, pairs, trains
+    skipped: list[dict[str, Any]]  # rule, pairs, why
+    with_data: list[str]  # comparisons the data can say something about
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.sessions)
+
+    def trained(self) -> set[str]:
+        return {name for session in self.sessions for name in session["trains"]}
+
+    def untrained(self) -> list[str]:
+        return [name for name in self.with_data if name not in self.trained()]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "filled": self.filled,
+            "sessions": self.sessions,
+            "skipped": self.skipped,
+            "comparisons_with_data": self.with_data,
+            "comparisons_with_default_m": self.untrained(),
+        }
+
+
+def count_pairs(table: pa.Table, columns: Sequence[str]) -> int:
+    """The record pairs a blocking rule of equal `columns` generates (records missing one of them generate none)."""
+    if table.num_rows < 2:
+        return 0
+    keys = table.select(list(columns))
+    for name in columns:
+        keys = keys.filter(pc.is_valid(keys.column(name)))
+    if keys.num_rows < 2:
+        return 0
+    sizes = keys.group_by(list(columns)).aggregate([([], "count_all")]).column("count_all").to_numpy()
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def comparison_columns() -> dict[str, set[str]]:
+    """For each comparison, the feature columns its levels read (a session blocking on any of them cannot train it)."""
+    columns: dict[str, set[str]] = {}
+    for comparison in comparisons():
+        built = comparison.get_comparison("duckdb")
+        columns[built.output_column_name] = {c.input_name for c in built._input_columns_used_by_case_statement}
+    return columns
+
+
+def plan_training(table: pa.Table) -> TrainingPlan:
+    """Choose the EM sessions from the columns the records actually fill.
+
+    1. Count the filled values of each feature column; a comparison has data when its columns are filled on at
+       least MIN_FILLED records (the others are left out of the model).
+    2. Walk the candidate sessions (EM_RULES) in order; count the pairs each generates; keep one that has enough
+       pairs and trains a comparison with data that fewer than EM_TRAININGS_WANTED kept sessions train.
+    3. Comparisons with data that no kept session trains get DEFAULT_M; with no session at all, nothing is trained.
+    """
+    filled = {name: table.num_rows - table.column(name).null_count for name in FEATURE_COLUMNS}
+    with_data = []
+    for name, columns in COMPARISON_DATA.items():
+        counts = [filled[column] for column in columns]
+        # location says something with any one of address, postcode or city; the others need all their columns
+        if (max(counts) if name == "location" else min(counts)) >= MIN_FILLED:
+            with_data.append(name)
+    reads = comparison_columns()
+    times_trained = dict.fromkeys(with_data, 0)
+    plan = TrainingPlan(records=table.num_rows, filled=filled, sessions=[], skipped=[], with_data=with_data)
+    for rule in EM_RULES:
+        if len(plan.sessions) >= MAX_EM_SESSIONS or all(n >= EM_TRAININGS_WANTED for n in times_trained.values()):
+            break
+        trains = [name for name in with_data if not reads[name] & set(rule)]
+        if not any(times_trained[name] < EM_TRAININGS_WANTED for name in trains):
+            continue
+        pairs = count_pairs(table, rule)
+        if pairs < MIN_EM_PAIRS:
+            plan.skipped.append({"rule": list(rule), "pairs": pairs, "why": f"fewer than {MIN_EM_PAIRS} pairs"})
+            continue
+        plan.sessions.append({"rule": list(rule), "pairs": pairs, "trains": trains})
+        for name in trains:
+            times_trained[name] += 1
+    return plan
+
+
+def train(linker: Linker, plan: TrainingPlan, *, seed: int = 42, max_pairs: float = U_SAMPLE) -> dict[str, Any]:
+    """Estimate u by random sampling and m by EM over the plan's sessions; returns the trained model as a dict.
+
+    Each EM session leaves out the comparisons its blocking rule fixes; the plan makes sure every comparison with
+    data is trained by at least one session where it can, and the rest get documented default m values. A session
+    that fails (EM finds no pairs to learn from after all) is recorded in the plan and the others go on. The prior
+    is estimated afterwards (`estimate_prior`), over all candidate pairs.
     """
     from splink import block_on
+    from splink.internals.exceptions import EMTrainingException
 
     training = linker.training
     with _quiet():
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
         _bound_unseen_u(linker, max_pairs)
-        for rule in (block_on("ln_ph", "dob"), block_on("email"), block_on("addr", "postcode")):
-            training.estimate_parameters_using_expectation_maximisation(rule)
+        for session in list(plan.sessions):
+            sample = MAX_EM_PAIRS if session["pairs"] > MAX_EM_PAIRS else None
+            try:
+                training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*session["rule"]), max_pairs=sample
+                )
+            except EMTrainingException as exc:
+                plan.sessions.remove(session)
+                plan.skipped.append({**session, "why": str(exc).split(".", 1)[0][:200]})
+    _default_untrained_m(linker)
     return linker.misc.save_model_to_json()
+
+
+def _default_untrained_m(linker: Linker) -> None:
+    """A level EM did not train (its comparison had no free session, or no pair fell in it) takes DEFAULT_M."""
+    for comparison in linker._settings_obj.comparisons:
+        defaults = DEFAULT_M.get(comparison.output_column_name, {})
+        if any(level._m_is_trained for level in comparison._comparison_levels_excluding_null):
+            continue
+        for level in comparison._comparison_levels_excluding_null:
+            if level.label_for_charts in defaults:
+                level.m_probability = defaults[level.label_for_charts]
 
 
 def _bound_unseen_u(linker: Linker, sampled: float) -> None:
     """A level no random pair fell in (aliases, a phone one digit apart) is rarer than one pair in the sample: use
-    that bound as its u, so the level keeps a (cautious) weight instead of none."""
+    that bound as its u, so the level keeps a (cautious) weight instead of none. The last level ("all other
+    comparisons") is where random pairs go: unseen only when no sampled pair had values on both sides, its u is 1.
+    """
     for comparison in linker._settings_obj.comparisons:
-        for level in comparison.comparison_levels:
-            if not level.is_null_level and not level._u_is_trained:
-                level.u_probability = 1 / sampled
+        levels = comparison._comparison_levels_excluding_null
+        for level in levels:
+            if not level._u_is_trained:
+                level.u_probability = 1.0 if level is levels[-1] else 1 / sampled
 
 
 def estimate_prior(bayes_factors_log2: list[float], n_records: int, *, iterations: int = 200) -> float:

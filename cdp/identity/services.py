@@ -72,6 +72,10 @@ NOT_MERGED = "this customer is not merged into another"
 SAME_CUSTOMER = "a customer cannot be merged into itself"
 NOT_ACTIVE = "only active customers can be merged"
 SURVIVOR_MERGED_SINCE = "the customer it was merged into has been merged since: unmerge that first"
+NOT_TRAINABLE = (
+    "too few records share a name, birth date, e-mail, phone or address to train the model: "
+    "linked on shared e-mails, phones and card numbers only"
+)
 RESTRICTED = "processing of this customer is restricted (GDPR Art. 18): no merge or split until it is lifted"
 
 
@@ -405,10 +409,13 @@ def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
     _enrich(loaded, alias_map(aliases), Counter(name_key(features) for _, features in loaded.features))
     run.parameters = {**run.parameters, "given_name_aliases": [list(pair) for pair in aliases]}
     scored: list[tuple[int, int, float, dict]] = []
-    if len(loaded.features) >= 2:
-        table = matching.features_table(loaded.features)
-        linker = matching.make_linker(table)
-        model = matching.train(linker, seed=seed)
+    table = matching.features_table(loaded.features)
+    plan = matching.plan_training(table)
+    if plan.trainable:
+        linker = matching.make_linker(table, plan=plan)
+        model = matching.train(linker, plan, seed=seed)
+    run.parameters = {**run.parameters, "training": plan.as_dict()}
+    if plan.trainable:
         pairs = matching.predict_all(linker)
         prior = matching.estimate_prior([pair.bayes_factor_log2 for pair in pairs], len(loaded.features))
         # u corrected for the matches among the random pairs it was estimated on, then the pairs scored again
@@ -422,8 +429,20 @@ def _resolve_all(run: ResolutionRun, *, actor, seed: int) -> Outcome:
         scored = [
             (pair.left, pair.right, matching.probability(pair.bayes_factor_log2, prior), pair.levels) for pair in pairs
         ]
+        run.message = training_summary(plan)
+    else:
+        run.message = NOT_TRAINABLE
     deterministic = _deterministic_links(loaded, identifiers)
     return _apply(loaded, scored, deterministic, actor=actor, reason=f"resolution run {run.pk}", run=run)
+
+
+def training_summary(plan: matching.TrainingPlan) -> str:
+    """One line on what the model learned from: its EM sessions and the comparisons left at their default m."""
+    sessions = ", ".join("+".join(session["rule"]) for session in plan.sessions)
+    text = f"model trained on {len(plan.sessions)} EM sessions ({sessions})"
+    if plan.untrained():
+        text += f"; default m for {', '.join(plan.untrained())}"
+    return text
 
 
 def _blocking_rules_sql(model: dict) -> list[str]:

@@ -39,6 +39,8 @@ class Command(BaseCommand):
             f"rejected {run.links_below + run.links_refused}; customers {run.customers_before} → "
             f"{run.customers_after}; {run.reviews_created} reviews queued; {run.seconds:.1f}s (run {run.pk})"
         )
+        if run.message:
+            summary += f"; {run.message}"
         if export_clusters is not None:
             try:
                 written = clusters_export(Path(export_clusters))
