@@ -373,7 +373,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 class MergeReviewAdmin(admin.ModelAdmin):
     """The review queue, most probable first; a pair is decided on its page, side by side, with a reason."""
 
-    list_display = ("probability_display", "left", "right", "status", "decided_by", "created_at")
+    list_display = ("probability_display", "left", "right", "why_display", "status", "decided_by", "created_at")
     list_filter = ("status",)
     list_select_related = ("left__source", "right__source", "decided_by")
     search_fields = ("=left__external_id", "=right__external_id")
@@ -392,6 +392,12 @@ class MergeReviewAdmin(admin.ModelAdmin):
     def probability_display(self, obj) -> str:
         return f"{obj.probability:.3f}"
 
+    @admin.display(description="Why it waits")
+    def why_display(self, obj) -> str:
+        from cdp.identity.selectors import NO_REASON_RECORDED
+
+        return obj.why or NO_REASON_RECORDED
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from django.contrib import messages
         from django.core.exceptions import PermissionDenied
@@ -399,8 +405,8 @@ class MergeReviewAdmin(admin.ModelAdmin):
         from django.template.response import TemplateResponse
         from django.urls import reverse
 
-        from cdp.identity.selectors import merge_review_side_by_side
-        from cdp.identity.services import IdentityError, merge_review_decide
+        from cdp.identity.selectors import NO_REASON_RECORDED, merge_review_explanation, merge_review_side_by_side
+        from cdp.identity.services import IdentityError, merge_review_decide, thresholds
         from cdp.models import MergeReview
 
         review = MergeReview.objects.select_related("left__source", "right__source", "decided_by").filter(pk=object_id)
@@ -429,6 +435,8 @@ class MergeReviewAdmin(admin.ModelAdmin):
             "title": f"Review {review.left} / {review.right}",
             "review": review,
             "rows": merge_review_side_by_side(review),
+            "why": review.why or NO_REASON_RECORDED,
+            "explanation": merge_review_explanation(review, thresholds()[0]),
             "can_decide": can_decide,
             "error": error,
         }

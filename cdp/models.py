@@ -472,6 +472,7 @@ class MergeReview(models.Model):
     right = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
     probability = models.FloatField()
     levels = models.JSONField(default=dict, blank=True, help_text="Per compared field, the level the pair fell in.")
+    why = models.TextField(blank=True, help_text="Why the pair waits for a person: its band, or the rule that held it.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     run = models.ForeignKey(ResolutionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews")
     decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

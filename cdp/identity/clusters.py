@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
-from cdp.identity.rules import IdentityView, groups_compatible
+from cdp.identity.rules import IdentityView, groups_contradiction
+
+KEPT_APART = "a person kept these records apart (a rejected review or an unmerge)"
 
 
 @dataclass
@@ -21,6 +23,7 @@ class ClusterResult:
     groups: dict[Hashable, list[int]]  # root record id -> record ids
     applied: list[tuple[int, int]] = field(default_factory=list)
     refused: list[tuple[int, int]] = field(default_factory=list)
+    why_refused: dict[tuple[int, int], str] = field(default_factory=dict)  # refused link -> the rule, in words
 
 
 def cluster_records(
@@ -29,7 +32,7 @@ def cluster_records(
     initial_groups: Iterable[Iterable[int]],
     links: Iterable[tuple[int, int, float]],
     kept_apart: set[tuple[int, int]] | None = None,
-    compatible: Callable[[list[IdentityView], list[IdentityView]], bool] = groups_compatible,
+    contradiction: Callable[[list[IdentityView], list[IdentityView]], str] = groups_contradiction,
 ) -> ClusterResult:
     """Union-find over `links` (left, right, probability) on top of `initial_groups`, enforcing the rules."""
     parent = {record_id: record_id for record_id in views}
@@ -44,10 +47,11 @@ def cluster_records(
         a, b = _find(parent, left), _find(parent, right)
         if a == b:
             continue
-        if _kept_apart(members[a], members[b], kept_apart) or not compatible(
-            [views[i] for i in members[a]], [views[i] for i in members[b]]
-        ):
+        why = KEPT_APART if _kept_apart(members[a], members[b], kept_apart) else ""
+        why = why or contradiction([views[i] for i in members[a]], [views[i] for i in members[b]])
+        if why:
             result.refused.append((left, right))
+            result.why_refused[(left, right)] = why
             continue
         _union(parent, members, a, b)
         result.applied.append((left, right))

@@ -31,6 +31,9 @@ from cdp.identity.aliases import are_aliases
 from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible
 
 CONFLICT_MESSAGE = "these customers' e-mail addresses and phone numbers all differ: they are different people"
+GENDERS_DIFFER = "genders differ ({left} / {right})"
+GIVEN_NAMES_DIFFER = "given names {left} / {right} are two names, not one name with a slip"
+BIRTH_DATES_DIFFER = "birth dates {left} / {right} are more than one typing slip apart"
 
 
 @dataclass(frozen=True)
@@ -41,17 +44,26 @@ class IdentityView:
     birth_date: dt.date | None
 
 
-def identity_compatible(left: IdentityView, right: IdentityView) -> bool:
-    """No identity contradiction between two records (rule 1)."""
+def identity_contradiction(left: IdentityView, right: IdentityView) -> str:
+    """What contradicts two records being one person (rule 1), in words; "" when nothing does."""
     a, b = left.features, right.features
     if a.gender and b.gender and a.gender != b.gender:
-        return False
+        return GENDERS_DIFFER.format(left=a.gender, right=b.gender)
     names = (
         given_names_compatible(a.fn, b.fn)
         or are_aliases(a, b)
         or (bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn))
     )
-    return names and birth_dates_compatible(left.birth_date, right.birth_date)
+    if not names:
+        return GIVEN_NAMES_DIFFER.format(left=a.fn.title(), right=b.fn.title())
+    if not birth_dates_compatible(left.birth_date, right.birth_date):
+        return BIRTH_DATES_DIFFER.format(left=left.birth_date, right=right.birth_date)
+    return ""
+
+
+def identity_compatible(left: IdentityView, right: IdentityView) -> bool:
+    """No identity contradiction between two records (rule 1)."""
+    return not identity_contradiction(left, right)
 
 
 def strong_conflict(left: Iterable[IdentityView], right: Iterable[IdentityView]) -> bool:
@@ -66,8 +78,18 @@ def strong_conflict(left: Iterable[IdentityView], right: Iterable[IdentityView])
     return not (left_emails & right_emails) and not (left_phones & right_phones)
 
 
+def groups_contradiction(left: list[IdentityView], right: list[IdentityView]) -> str:
+    """Why two groups of records may not become one customer automatically, in words; "" when they may."""
+    if strong_conflict(left, right):
+        return CONFLICT_MESSAGE
+    for a in left:
+        for b in right:
+            why = identity_contradiction(a, b)
+            if why:
+                return why
+    return ""
+
+
 def groups_compatible(left: list[IdentityView], right: list[IdentityView]) -> bool:
     """Whether two groups of records may become one customer automatically: no conflict, no contradiction."""
-    if strong_conflict(left, right):
-        return False
-    return all(identity_compatible(a, b) for a in left for b in right)
+    return not groups_contradiction(left, right)

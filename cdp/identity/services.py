@@ -16,10 +16,16 @@ from django.utils import timezone
 
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
-from cdp.identity.clusters import cluster_records
+from cdp.identity.clusters import KEPT_APART, cluster_records
 from cdp.identity.features import Features, birth_dates_compatible, name_key, record_features
 from cdp.identity.merging import merge_groups, unmerge_event
-from cdp.identity.rules import CONFLICT_MESSAGE, IdentityView, identity_compatible, strong_conflict
+from cdp.identity.rules import (
+    CONFLICT_MESSAGE,
+    IdentityView,
+    identity_compatible,
+    identity_contradiction,
+    strong_conflict,
+)
 from cdp.models import Customer, Identifier, MergeEvent, MergeReview, ResolutionRun, SourceRecord
 from consent.models import RunStatus
 from consent.selectors import restricted_among
@@ -72,6 +78,13 @@ NOT_MERGED = "this customer is not merged into another"
 SAME_CUSTOMER = "a customer cannot be merged into itself"
 NOT_ACTIVE = "only active customers can be merged"
 SURVIVOR_MERGED_SINCE = "the customer it was merged into has been merged since: unmerge that first"
+# Why a pair waits in the review queue (MergeReview.why).
+IN_REVIEW_BAND = (
+    "match probability {probability:.3f}: between the review threshold ({review:.2f}) and the auto-merge "
+    "threshold ({auto:.2f})"
+)
+HELD_BY_RULE = "held by a rule although the model is sure: {why}"
+HELD_BY_GROUP = "held by a rule: merging would join records of the two customers where {why}"
 NOT_TRAINABLE = (
     "too few records share a name, birth date, e-mail, phone or address to train the model: "
     "linked on shared e-mails, phones and card numbers only"
@@ -251,16 +264,20 @@ def _apply(
     outcome = Outcome(records=len(loaded.views), candidate_pairs=len(scored))
     links = list(deterministic)
     for_review = []
+    scored_links: dict[tuple[int, int], tuple[float, dict]] = {}
     for left, right, probability, levels in scored:
         if probability >= auto_threshold:
             outcome.auto += 1
-            if identity_compatible(loaded.views[left], loaded.views[right]):
+            contradiction = identity_contradiction(loaded.views[left], loaded.views[right])
+            if not contradiction:
                 links.append((left, right, probability))
+                scored_links[(left, right)] = (probability, levels)
                 continue
-            for_review.append((left, right, probability, levels))
+            for_review.append((left, right, probability, levels, HELD_BY_RULE.format(why=contradiction)))
         elif probability >= review_threshold:
             outcome.review += 1
-            for_review.append((left, right, probability, levels))
+            band = IN_REVIEW_BAND.format(probability=probability, review=review_threshold, auto=auto_threshold)
+            for_review.append((left, right, probability, levels, band))
         else:
             outcome.below += 1
     by_customer: dict[uuid.UUID, list[int]] = defaultdict(list)
@@ -271,6 +288,10 @@ def _apply(
         views=loaded.views, initial_groups=by_customer.values(), links=links, kept_apart=kept_apart
     )
     outcome.refused = len(result.refused)
+    for pair, why in result.why_refused.items():
+        if why != KEPT_APART:  # a person decided already; anything else a person may want to see
+            probability, levels = scored_links.get(pair, (1.0, {}))
+            for_review.append((*pair, probability, levels, HELD_BY_GROUP.format(why=why)))
     cluster_of = {record_id: root for root, ids in result.groups.items() for record_id in ids}
     outcome.merges = _merge_clusters(loaded, result.groups, actor=actor, reason=reason, run=run)
     outcome.reviews_created = _queue_reviews(loaded, for_review, cluster_of, result.groups, kept_apart, run)
@@ -298,14 +319,14 @@ def _merge_clusters(loaded: Loaded, groups: dict, *, actor, reason: str, run) ->
 
 def _queue_reviews(loaded: Loaded, for_review, cluster_of, groups, kept_apart, run) -> int:
     reviews = {}
-    for left, right, probability, levels in for_review:
+    for left, right, probability, levels, why in for_review:
         a, b = cluster_of[left], cluster_of[right]
         if a == b or (left, right) in kept_apart or (left, right) in reviews:
             continue
         if strong_conflict([loaded.views[i] for i in groups[a]], [loaded.views[i] for i in groups[b]]):
             continue  # never merged, so never asked
         reviews[(left, right)] = MergeReview(
-            left_id=left, right_id=right, probability=probability, levels=levels, run=run
+            left_id=left, right_id=right, probability=probability, levels=levels, why=why[:1000], run=run
         )
     created = MergeReview.objects.bulk_create(reviews.values(), batch_size=1000, ignore_conflicts=True)
     return len(created)

@@ -178,22 +178,26 @@ class CustomerRow:
 
 def _parse_person_values(raw: dict[str, str], ctx: RowContext, reasons: Reasons) -> dict[str, Any]:
     opts = ctx.options
+    country = reasons.check(norm.normalise_country, raw.get("country", "")) if "country" in ctx.columns else None
+    # a national number is read in the row's own country when it has one, else in the retailer's default region
+    region = country or opts.phone_region
     parsers = {
         "first_name": lambda v: norm.normalise_name(v),
         "last_name": lambda v: norm.normalise_name(v),
         "email": norm.normalise_email,
-        "phone": lambda v: norm.normalise_phone(v, opts.phone_region),
+        "phone": lambda v: norm.normalise_phone(v, region),
         "birth_date": lambda v: norm.parse_date(v, opts.date_format),
         "signup_date": lambda v: norm.parse_date(v, opts.date_format),
         "gender": norm.normalise_gender,
         "address": norm.normalise_text,
         "city": norm.normalise_text,
-        "country": norm.normalise_country,
     }
     values: dict[str, Any] = {}
     for name, parser in parsers.items():
         if name in ctx.columns:
             values[name] = reasons.check(parser, raw.get(name, ""))
+    if "country" in ctx.columns:
+        values["country"] = country
     if "postcode" in ctx.columns:
         values["postcode"] = reasons.check(norm.normalise_postcode, raw.get("postcode", ""), values.get("country", ""))
     for name in ("first_name", "last_name", "email", "phone", "gender", "address", "postcode", "city", "country"):

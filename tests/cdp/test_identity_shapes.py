@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from django.core.management import call_command
+from django.urls import reverse
 
 from cdp.demo import people
 from cdp.identity.metrics import clustering_quality
-from cdp.identity.services import NOT_TRAINABLE
-from cdp.models import ResolutionRun, SourceRecord
+from cdp.identity.rules import GIVEN_NAMES_DIFFER
+from cdp.identity.services import HELD_BY_RULE, NOT_TRAINABLE
+from cdp.models import MergeReview, ResolutionRun, SourceRecord
 from tests.cdp.importing import run_command, write
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +181,39 @@ def test_demo_loyalty_file_without_email_or_phone_resolves(tmp_path):
     summary, clusters = _resolve(tmp_path)
     assert ResolutionRun.objects.get().status == ResolutionRun.Status.SUCCEEDED
     assert len(clusters) == SourceRecord.objects.count()
+
+
+HELD_TWICE_MISTYPED = (
+    # one person; the second record's given name carries two slips, which the given-name rule cannot tell from
+    # another name: the model is sure, the rule holds the pair, and the review says so
+    "H1,Christabel,Wolstenholme,1971-12-03,12 Kingfisher Street,2040,Leichhardt",
+    "H2,Chirstabell,Wolstenholme,1971-12-03,12 Kingfisher Street,2040,Leichhardt",
+)
+
+
+def test_every_queued_pair_says_why_it_waits(tmp_path, admin_client):
+    # given people in another shape, with one pair that only the given-name rule holds
+    persons = people.make_people(PEOPLE, seed=26)
+    records = people.one_source_with_duplicates(persons, records=800, seed=26)
+    path = tmp_path / "crm.csv"
+    people.write_file(path, "crm", records, people.DEFAULT_COLUMNS)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(HELD_TWICE_MISTYPED) + "\n")
+    run_command("import_customers", path, "crm")
+    # when identities are resolved
+    _resolve(tmp_path)
+    # then every review names its band or its rule
+    reviews = list(MergeReview.objects.all())
+    assert reviews
+    assert all(review.why.startswith(("match probability", "held by a rule")) for review in reviews)
+    held = MergeReview.objects.get(left__external_id="H1", right__external_id="H2")
+    assert held.probability >= 0.97
+    assert held.why == HELD_BY_RULE.format(why=GIVEN_NAMES_DIFFER.format(left="Christabel", right="Chirstabell"))
+    in_band = [r for r in reviews if r.probability < 0.97]
+    assert all(r.why.startswith("match probability") for r in in_band)
+    # and the admin explains the pair the evidence contradicts the rule on
+    body = admin_client.get(reverse("admin:cdp_mergereview_change", args=[held.pk])).content.decode()
+    assert "the evidence is overwhelming" in body
+    assert "Christabel / Chirstabell are two names" in body
+    changelist = admin_client.get(reverse("admin:cdp_mergereview_changelist")).content.decode()
+    assert "held by a rule although the model is sure" in changelist

@@ -197,3 +197,27 @@ def test_service_raises_file_unusable_for_a_bad_mapping(tmp_path):
 
     with pytest.raises(FileUnusable):
         parse_mapping("no equals sign")
+
+
+def test_national_numbers_and_postcodes_are_read_in_the_row_s_own_country(tmp_path):
+    # given customers of three countries in one file, national phone numbers, four- and five-digit postcodes
+    path = write(
+        tmp_path / "c.csv",
+        HEADER,
+        "B1,Lotte,Peeters,,02 123 45 67,,,Rue Haute 12,1000,Bruxelles,BE,",
+        "D1,Jonas,Weber,,030 1234567,,,Hauptstraße 12,01067,Dresden,Deutschland,",
+        "F1,Anne,Roux,,06 12 34 56 78,,,1 rue de la Paix,1000,Bourg-en-Bresse,FR,",
+        "X1,Kim,Lee,,06 12 34 56 78,,,,,,,",
+    )
+    # when it is imported
+    code, out = run(path)
+    # then each number is read in its row's country (the retailer's region without one), and only a French postcode
+    # is padded
+    assert code == 0, out
+    stored = {r.external_id: (r.phone, r.postcode) for r in SourceRecord.objects.all()}
+    assert stored == {
+        "B1": ("+3221234567", "1000"),
+        "D1": ("+49301234567", "01067"),
+        "F1": ("+33612345678", "01000"),
+        "X1": ("+33612345678", ""),
+    }
