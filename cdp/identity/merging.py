@@ -14,11 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import models
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from cdp.identity.golden import customers_refresh_golden, rows_update
-from cdp.ingest.bulk import history_insert
+from cdp.db import history_insert, repoint, rows_update
+from cdp.identity.golden import customers_refresh_golden
 from cdp.models import Customer, Identifier, Interaction, MergeEvent, MergeReview, Receipt, ResolutionRun, SourceRecord
 from consent.selectors import restricted_among
 
@@ -63,8 +62,8 @@ def merge_groups(
     """Merge each survivor's duplicates into it (inside the caller's transaction); one MergeEvent per duplicate.
 
     1. The duplicates are marked merged into their survivor (with a history row each).
-    2. Every relation of Customer is re-pointed from a merged customer to the one it was merged into, in one UPDATE
-       per relation; the ids of the rows that moved are kept on the events first.
+    2. Every relation of Customer is re-pointed from a merged customer to the one it was merged into, set-based
+       (``cdp.db.repoint``); the ids of the rows that moved are kept on the events.
     3. The survivors' golden records are recomputed.
     """
     groups = groups_without_restricted(groups)
@@ -74,23 +73,19 @@ def merge_groups(
     now = timezone.now()
     duplicates = []
     for chunk in _chunks(list(survivor_of)):
-        duplicates.extend(Customer.objects.filter(pk__in=chunk, status=Customer.Status.ACTIVE))
+        duplicates.extend(Customer.objects.filter(pk__any=chunk, status=Customer.Status.ACTIVE))
     for customer in duplicates:
         customer.status = MERGED
         customer.merged_into_id = survivor_of[customer.pk]
         customer.updated_at = now
     rows_update(Customer, duplicates, ["status", "merged_into", "updated_at"])
     history_insert(Customer, duplicates, update=True, change_reason="")
-    merged_ids = [customer.pk for customer in duplicates]
     moved: dict[uuid.UUID, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    mapping = {customer.pk: customer.merged_into_id for customer in duplicates}
     for field in customer_relations():
-        model = field.model
-        target = Customer.objects.filter(pk=OuterRef(field.attname)).values("merged_into_id")[:1]
-        for chunk in _chunks(merged_ids):  # by the relation's index, on the duplicates only
-            rows = model._base_manager.filter(**{f"{field.attname}__in": chunk})
-            for pk, owner in rows.values_list("pk", field.attname).iterator(chunk_size=CHUNK):
-                moved[owner][model._meta.label_lower].append(str(pk) if isinstance(pk, uuid.UUID) else pk)
-            rows.update(**{field.attname: Subquery(target)})
+        label = field.model._meta.label_lower
+        for owner, pks in repoint(field, mapping).items():
+            moved[owner][label].extend(str(pk) if isinstance(pk, uuid.UUID) else pk for pk in pks)
     events = []
     record_label = SourceRecord._meta.label_lower
     for customer in duplicates:

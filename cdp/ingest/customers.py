@@ -8,10 +8,9 @@ import json
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from cdp.db import history_insert, objects_insert, rows_update
 from cdp.identity import customers_refresh_golden, golden_values
-from cdp.identity.golden import rows_update
 from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_records, record_set_match_keys
-from cdp.ingest.bulk import history_insert, objects_insert
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
 from cdp.profile.search import customer_search_key, customer_search_key_reversed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from cdp.ingest.bulk import bulk_insert
+from cdp.db import bulk_insert
 from cdp.ingest.rows import EventRow
 from cdp.models import Interaction, Source, SourceRecord
 

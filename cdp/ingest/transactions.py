@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cdp.ingest.bulk import bulk_insert
+from cdp.db import bulk_insert
 from cdp.ingest.rows import TransactionRow
 from cdp.models import Category, Product, Receipt, ReceiptLine, Source, SourceRecord, Store
 

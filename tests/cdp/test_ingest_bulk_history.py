@@ -11,8 +11,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
+from cdp.db import history_insert, objects_insert
 from cdp.identity.golden import golden_values
-from cdp.ingest.bulk import history_insert, objects_insert
 from cdp.models import Customer, Identifier, SourceRecord
 from tests.cdp.factories import SourceFactory
 

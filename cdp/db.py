@@ -1,4 +1,4 @@
-"""Fast inserts for the big tables: COPY on PostgreSQL, a prepared executemany on SQLite.
+"""Database helpers for bulk work: COPY on PostgreSQL, a prepared executemany on SQLite, history rows, updates.
 
 Django's bulk_create builds one parameterised statement per few hundred rows; for millions of receipt lines the
 database's own bulk paths are an order of magnitude faster. Values are adapted as Django would adapt them.
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models.fields.related_lookups import RelatedIn
 from django.utils import timezone
 
 
@@ -138,3 +139,104 @@ def history_insert(
 
     names = [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"]
     return bulk_insert(history, names, rows())
+
+
+CHUNK = 5000
+
+
+def rows_update(model: type[models.Model], objs: list[models.Model], field_names: list[str]) -> None:
+    """UPDATE each row's fields with one prepared statement run for all rows (executemany).
+
+    Django's bulk_update builds one CASE WHEN per field and row, which costs more than the update itself past a few
+    thousand rows; history rows are the caller's (``history_insert``).
+    """
+    if not objs:
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    pk = model._meta.pk
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s"
+    params = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+        + [pk.get_db_prep_save(obj.pk, connection)]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), CHUNK):
+            cursor.executemany(sql, params[start : start + CHUNK])
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _AnyArray:
+    """``= ANY(%s::type[])`` with one array parameter on PostgreSQL; the parent lookup's ``IN (...)`` elsewhere.
+
+    A list of thousands of values costs more to turn into SQL text than to run (psycopg splits and adapts every
+    placeholder); one array is one parameter, and the same plan whatever the length.
+    """
+
+    lookup_name = "any"
+
+    def as_sql(self, compiler, connection):
+        if connection.vendor != "postgresql":
+            return super().as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(value, connection) for value in self.rhs if value is not None]
+        return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", [*lhs_params, values]
+
+
+class AnyOf(_AnyArray, models.lookups.In):
+    """``field__any=[...]``."""
+
+
+class RelatedAnyOf(_AnyArray, RelatedIn):
+    """``customer_id__any=[...]`` on a foreign key: the target's values, as ``__in`` takes them."""
+
+
+models.Field.register_lookup(AnyOf)
+models.ForeignObject.register_lookup(RelatedAnyOf)
+
+
+def repoint(field: models.ForeignKey, mapping: dict) -> dict:
+    """Re-point the rows of `field`'s model from each key of `mapping` to its value; returns old value -> moved pks.
+
+    On PostgreSQL one UPDATE ... FROM the mapping (two arrays) per chunk, which hands back what it moved; elsewhere
+    the rows are read, then moved by one UPDATE per old value.
+    """
+    model = field.model
+    quote = connection.ops.quote_name
+    table, column, pk = quote(model._meta.db_table), quote(field.column), quote(model._meta.pk.column)
+    moved: dict = {}
+    items = list(mapping.items())
+    if connection.vendor == "postgresql":
+        cast = field.target_field.db_type(connection)
+        sql = (
+            f"UPDATE {table} AS t SET {column} = m.new FROM unnest(%s::{cast}[], %s::{cast}[]) AS m(old, new) "
+            f"WHERE t.{column} = m.old RETURNING t.{pk}, m.old"
+        )
+        with connection.cursor() as cursor:
+            for part in chunks(items, 50_000):
+                cursor.execute(sql, [[old for old, _ in part], [new for _, new in part]])
+                for pk_value, old in cursor.fetchall():
+                    moved.setdefault(old, []).append(pk_value)
+        return moved
+    prep = field.target_field.get_db_prep_value
+    for part in chunks(items, 4000):  # two parameters a row: SQLite allows 32,766
+        olds = [old for old, _ in part]
+        for pk_value, old in model._base_manager.filter(**{f"{field.attname}__in": olds}).values_list(
+            "pk", field.attname
+        ):
+            moved.setdefault(old, []).append(pk_value)
+        pairs = [(prep(old, connection), prep(new, connection)) for old, new in part if old in moved]
+        if not pairs:
+            continue
+        values = ", ".join(["(%s, %s)"] * len(pairs))
+        sql = f"UPDATE {table} SET {column} = m.column2 FROM (VALUES {values}) AS m WHERE {table}.{column} = m.column1"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for pair in pairs for value in pair])
+    return moved
