@@ -240,3 +240,43 @@ def repoint(field: models.ForeignKey, mapping: dict) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(sql, [value for pair in pairs for value in pair])
     return moved
+
+
+def rows_by_keys(
+    model: type[models.Model], columns: Sequence[str], keys: Iterable[tuple], fields: Sequence[str] = ("pk",)
+) -> list[tuple]:
+    """`fields` of the rows whose `columns` equal one of `keys` (tuples in the order of `columns`), through an index.
+
+    On PostgreSQL the keys are joined as arrays (``unnest``), one parameter per column, the planner probing the index
+    once per key; elsewhere as row values (``(a, b) IN (VALUES ...)``), chunked under SQLite's parameter limit.
+    """
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return []
+    opts = model._meta
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    key_fields = [opts.get_field(name) for name in columns]
+    wanted = [opts.pk if name == "pk" else opts.get_field(name) for name in fields]
+    select = ", ".join(f"t.{quote(field.column)}" for field in wanted)
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in key_fields)
+            names = ", ".join(f"k{index}" for index in range(len(key_fields)))
+            on = " AND ".join(f"t.{quote(field.column)} = k.k{index}" for index, field in enumerate(key_fields))
+            sql = f"SELECT {select} FROM {table} AS t JOIN unnest({arrays}) AS k({names}) ON {on}"
+            params = [
+                [field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)
+            ]
+            cursor.execute(sql, params)
+            out.extend(cursor.fetchall())
+            return out
+        row = "(" + ", ".join(["%s"] * len(key_fields)) + ")"
+        target = "(" + ", ".join(f"t.{quote(field.column)}" for field in key_fields) + ")"
+        for part in chunks(keys, 30_000 // len(key_fields)):
+            sql = f"SELECT {select} FROM {table} AS t WHERE {target} IN (VALUES {', '.join([row] * len(part))})"
+            params = [field.get_db_prep_value(key[i], connection) for key in part for i, field in enumerate(key_fields)]
+            cursor.execute(sql, params)
+            out.extend(cursor.fetchall())
+    return out

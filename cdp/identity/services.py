@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from cdp.db import chunks, rows_by_keys
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import KEPT_APART, cluster_records
@@ -479,52 +480,54 @@ def _name_counts(keys: set[str]) -> dict[str, int]:
     keys = {key for key in keys if key}
     if not keys:
         return {}
-    rows = SourceRecord.objects.filter(match_name__in=keys).values_list("match_name").annotate(n=Count("id"))
+    rows = SourceRecord.objects.filter(match_name__any=list(keys)).values_list("match_name").annotate(n=Count("id"))
     return dict(rows.order_by())
+
+
+def _candidate_keys(records: list[SourceRecord], loaded_new: Loaded) -> list[tuple[tuple[str, ...], set[tuple]]]:
+    """For each indexed key, the exact values of the new records: what the model's blocking rules compare equal."""
+    features = dict(loaded_new.features)
+    swapped = {(f.fn_ph + f.ln_ph, r.postcode) for r in records if (f := features[r.pk]).fn and f.ln and r.postcode}
+    return [
+        (("email",), {(r.email,) for r in records if r.email}),
+        (("phone",), {(r.phone,) for r in records if r.phone}),
+        (("match_family", "birth_date"), {(r.match_family, r.birth_date) for r in records if r.birth_date}),
+        (("match_given", "birth_date"), {(r.match_given, r.birth_date) for r in records if r.birth_date}),
+        (("match_name", "postcode"), {(r.match_name, r.postcode) for r in records if r.match_name and r.postcode}),
+        (("match_name", "postcode"), swapped),
+        (("match_address", "postcode"), {(r.match_address, r.postcode) for r in records if r.match_address}),
+        (("match_address", "match_family"), {(r.match_address, r.match_family) for r in records if r.match_address}),
+    ]
 
 
 def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Mapping[str, int]) -> list[dict]:
     """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
 
-    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, a rare
-    phonetic name alone, address with postcode or family name, swapped names with postcode); the model's rules then
-    pick the pairs among these candidates.
+    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, address
+    with postcode or family name, swapped names with postcode, the same house number and postcode with one of the
+    names) and are looked up as exact tuples, each through its index; names held by few records (which the rules
+    compare on the name with a birth year, a town, or alone) are fetched whole. The model's rules then pick the pairs.
     """
     new_ids = {record.pk for record in records}
-    postcodes = {r.postcode for r in records if r.postcode}
-    swapped = {f.fn_ph + f.ln_ph for _, f in loaded_new.features if f.fn and f.ln}
-    lookups = [
-        {"email__in": {r.email for r in records if r.email}},
-        {"phone__in": {r.phone for r in records if r.phone}},
-        {
-            "match_family__in": {r.match_family for r in records if r.birth_date and r.match_family},
-            "birth_date__in": {r.birth_date for r in records if r.birth_date and r.match_family},
-        },
-        {
-            "match_given__in": {r.match_given for r in records if r.birth_date and r.match_given},
-            "birth_date__in": {r.birth_date for r in records if r.birth_date and r.match_given},
-        },
-        {"match_name__in": {r.match_name for r in records if r.match_name} | swapped, "postcode__in": postcodes},
-        {"match_address__in": {r.match_address for r in records if r.match_address}, "postcode__in": postcodes},
-        {
-            "match_address__in": {r.match_address for r in records if r.match_address and r.match_family},
-            "match_family__in": {r.match_family for r in records if r.match_address and r.match_family},
-        },
-        {"match_name__in": {key for key, count in name_counts.items() if count <= NAME_BLOCK_CAP}},
-    ]
     found: dict[int, None] = {}  # ids in the order the keys find them
-    for lookup in lookups:  # one indexed query per key: an OR of them all would scan the table
-        if not all(lookup.values()):
-            continue
-        # ids only (read from the index): the new records find themselves under most keys, and others repeat
-        for record_id in SourceRecord.objects.filter(**lookup).values_list("id", flat=True):
-            if record_id not in new_ids:
+    for columns, keys in _candidate_keys(records, loaded_new):
+        for (record_id,) in rows_by_keys(SourceRecord, columns, (key for key in keys if all(key))):
+            found[record_id] = None
+    capped = [(key,) for key, count in name_counts.items() if count <= COMMON_NAME]
+    for (record_id,) in rows_by_keys(SourceRecord, ("match_name",), capped):
+        found[record_id] = None
+    # the same house number and postcode with the same family or given name: a mistyped street or other name
+    numbered = {(r.postcode, r.match_address.split(" ", 1)[0]) for r in records if r.match_address[:1].isdigit()}
+    for name_column in ("match_family", "match_given"):
+        keys = {(r.postcode, getattr(r, name_column)) for r in records if r.postcode and getattr(r, name_column)}
+        rows = rows_by_keys(SourceRecord, ("postcode", name_column), keys, ("pk", "postcode", "match_address"))
+        for record_id, postcode, address in rows:
+            if (postcode, address.split(" ", 1)[0]) in numbered:
                 found[record_id] = None
-    ids = list(found)
+    ids = [record_id for record_id in found if record_id not in new_ids]
     rows: dict[int, dict] = {}
-    for start in range(0, len(ids), CANDIDATE_CHUNK):  # bounded IN lists (SQLite allows 32,766 parameters)
-        chunk = ids[start : start + CANDIDATE_CHUNK]
-        rows.update((row["id"], row) for row in SourceRecord.objects.filter(pk__in=chunk).values(*RECORD_COLUMNS))
+    for chunk in chunks(ids, CANDIDATE_CHUNK):
+        rows.update((row["id"], row) for row in SourceRecord.objects.filter(pk__any=chunk).values(*RECORD_COLUMNS))
     return [rows[record_id] for record_id in ids if record_id in rows]
 
 
