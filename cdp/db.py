@@ -70,22 +70,41 @@ def _auto_pk(model: type[models.Model]) -> models.Field | None:
     return pk if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField) else None
 
 
-def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
-    """The next `count` values of a PostgreSQL table's id sequence, taken before the rows are copied in."""
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """The next `count` ids of an auto-incremented table, taken before its rows are written (inside a transaction).
+
+    PostgreSQL hands them out of the table's sequence. SQLite has one writer at a time: the transaction takes the
+    write lock first, then the ids follow the highest the table has used (its AUTOINCREMENT sequence, or its rows).
+    """
+    if count <= 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+        quote = connection.ops.quote_name
+        # a write that changes nothing: the transaction holds the database's write lock from here to its end
+        cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = {quote(column)} WHERE 0")
+        cursor.execute(f"SELECT COALESCE(MAX({quote(column)}), 0) FROM {quote(table)}")
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+        if cursor.fetchone():
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            highest = max(highest, row[0] if row else 0)
+    return list(range(highest + 1, highest + 1 + count))
 
 
 def objects_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
     """Insert unsaved instances through the bulk path, as ``bulk_create`` would: auto_now fields set, ids set on them.
 
-    On PostgreSQL the ids are taken from the table's sequence first; on SQLite they are read back after the insert:
-    the connection holds the database's only write lock for the whole transaction, so the rows of one executemany
-    get consecutive ids ending at ``last_insert_rowid()``.
+    Instances whose ids were reserved (``reserve_ids``) keep them. Otherwise, on PostgreSQL the ids are taken from the
+    table's sequence first; on SQLite they are read back after the insert: the connection holds the database's only
+    write lock for the whole transaction, so the rows of one executemany get consecutive ids ending at
+    ``last_insert_rowid()``.
     """
     if not objs:
         return
@@ -95,14 +114,16 @@ def objects_insert(model: type[models.Model], objs: Sequence[models.Model]) -> N
     for obj in objs:
         for field in stamped:  # one timestamp per row and field, as bulk_create's pre_save gives them
             field.pre_save(obj, add=True)
-    if auto_pk is not None and connection.vendor == "postgresql":
-        for obj, pk in zip(objs, _reserve_ids(model, len(objs)), strict=True):
+    preset = auto_pk is not None and all(getattr(obj, auto_pk.attname) is not None for obj in objs)
+    if auto_pk is not None and not preset and connection.vendor == "postgresql":
+        for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
             setattr(obj, auto_pk.attname, pk)
+    if auto_pk is not None and (preset or connection.vendor == "postgresql"):
         fields.insert(0, auto_pk)
     names = [field.attname for field in fields]
     values = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
     bulk_insert(model, names, (values(obj) for obj in objs))
-    if auto_pk is not None and connection.vendor != "postgresql":
+    if auto_pk is not None and not preset and connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT last_insert_rowid()")
             last = cursor.fetchone()[0]

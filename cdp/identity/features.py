@@ -313,6 +313,15 @@ class Features:
     email_mailbox: str = ""  # the e-mail local part when it holds more than the names (3 characters or more)
 
 
+def features_with(features: Features, **changes: str) -> Features:
+    """A copy of `features` with some fields changed: ``dataclasses.replace`` without its per-call introspection
+    (it runs for every record of a resolution, and for every candidate of an import)."""
+    copied = object.__new__(Features)
+    copied.__dict__.update(features.__dict__)
+    copied.__dict__.update(changes)
+    return copied
+
+
 def name_key(features: Features) -> str:
     """The phonetic full name (family then given), the key name frequencies are counted on ("" without both)."""
     return features.ln_ph + features.fn_ph if features.ln_ph and features.fn_ph else ""

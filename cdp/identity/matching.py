@@ -217,8 +217,9 @@ def blocking_rules() -> list:
         block_on("ln_ph", "dob"),
         block_on("fn_ph", "dob"),
         block_on("ln_ph", "fn_ph", "postcode"),
-        # the same names in the same town, for files that give a town but no postcode
-        block_on("ln_ph", "fn_ph", "city"),
+        # the same names in the same town where a postcode is missing (files that give a town but no postcode);
+        # with both postcodes the names and postcode rule decides, and a big town would make pairs grow fast
+        "l.ln_ph = r.ln_ph AND l.fn_ph = r.fn_ph AND l.city = r.city AND (l.postcode IS NULL OR r.postcode IS NULL)",
         block_on("addr", "postcode"),
         # the same house number and postcode with one of the names: a street or the other name mistyped
         block_on("addr_number", "postcode", "ln_ph"),

@@ -18,7 +18,18 @@ from django.utils import timezone
 
 from cdp.db import history_insert, repoint, rows_update
 from cdp.identity.golden import customers_refresh_golden
-from cdp.models import Customer, Identifier, Interaction, MergeEvent, MergeReview, Receipt, ResolutionRun, SourceRecord
+from cdp.models import (
+    Customer,
+    Identifier,
+    Interaction,
+    MergeEvent,
+    MergeReview,
+    Receipt,
+    ResolutionRun,
+    Source,
+    SourceRecord,
+)
+from consent.models import ConsentEvent
 from consent.selectors import restricted_among
 
 CHUNK = 5000
@@ -108,6 +119,47 @@ def merge_groups(
     return events
 
 
+def merge_events_at_creation(
+    survivor_of: dict[uuid.UUID, uuid.UUID],
+    records: Iterable[SourceRecord],
+    identifiers: Iterable[Identifier],
+    *,
+    actor=None,
+    reason: str,
+) -> list[MergeEvent]:
+    """The merge events of customers written already merged (records matched at import, before they were written).
+
+    Each new record's customer is written merged into the customer the record joins, its record and identifiers
+    pointing there: the same rows and the same event as a merge right after creation would leave, so an unmerge
+    splits it out the same way.
+    """
+    records_of: dict[uuid.UUID, list[int]] = defaultdict(list)
+    owner_of_record = {}
+    for record in records:
+        owner_of_record[record.pk] = record.own_customer_id
+        if record.own_customer_id in survivor_of:
+            records_of[record.own_customer_id].append(record.pk)
+    identifiers_of: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for identifier in identifiers:
+        owner = owner_of_record.get(identifier.source_record_id)
+        if owner in survivor_of:
+            identifiers_of[owner].append(identifier.pk)
+    label = Identifier._meta.label_lower
+    events = [
+        MergeEvent(
+            kind=MergeEvent.Kind.MERGE,
+            survivor_id=survivor,
+            other_id=duplicate,
+            actor=actor,
+            reason=reason,
+            source_record_ids=sorted(records_of[duplicate]),
+            moved={label: sorted(identifiers_of[duplicate])} if identifiers_of[duplicate] else {},
+        )
+        for duplicate, survivor in survivor_of.items()
+    ]
+    return MergeEvent.objects.bulk_create(events, batch_size=1000)
+
+
 def _restore_customer_row(customer: Customer, before) -> None:
     """The customer row as its history had it just before the merge (django-simple-history)."""
     if before is not None:
@@ -124,8 +176,9 @@ def unmerge_event(event: MergeEvent, *, actor=None, reason: str) -> MergeEvent:
     """Undo one merge (inside the caller's transaction): the customer comes back as it was, with what it had.
 
     1. The customer row is restored from its history as of just before the merge.
-    2. Its source records, and the rows the merge moved, go back to it; receipts and interactions that arrived
-       since for its source records' external ids follow them, and so do the identifiers of those records.
+    2. Its source records, and the rows the merge moved, go back to it; receipts, interactions and consent events
+       that arrived since for its source records' external ids follow them, and so do the identifiers of those
+       records.
     3. Both golden records are recomputed, the merge is marked undone, and an unmerge event records the split (and
        which records are to be kept apart from the survivor by later runs).
     """
@@ -155,6 +208,11 @@ def unmerge_event(event: MergeEvent, *, actor=None, reason: str) -> MergeEvent:
             model.objects.filter(customer=survivor, source_id=source_id, customer_external_id__in=ids).update(
                 customer=customer
             )
+    source_keys = dict(Source.objects.filter(pk__in=list(external_ids)).values_list("pk", "key"))
+    for source_id, ids in external_ids.items():
+        ConsentEvent.objects.filter(
+            customer=survivor, source_key=source_keys[source_id], subject_external_id__in=ids
+        ).update(customer=customer)
     customers_refresh_golden([customer.pk, survivor.pk])
     event.undone = True
     event.save(update_fields=["undone"])

@@ -6,8 +6,8 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +18,14 @@ from cdp.db import chunks, rows_by_keys
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import KEPT_APART, cluster_records
-from cdp.identity.features import Features, birth_dates_compatible, name_key, record_features
+from cdp.identity.features import (
+    Features,
+    birth_dates_compatible,
+    features_with,
+    fold,
+    name_key,
+    record_features,
+)
 from cdp.identity.merging import merge_groups, unmerge_event
 from cdp.identity.rules import (
     CONFLICT_MESSAGE,
@@ -141,16 +148,19 @@ def match_keys(features: Features) -> dict[str, str]:
 
 
 def record_set_match_keys(record: SourceRecord) -> None:
-    """Fill a record's blocking keys from its fields (the importer calls this before saving)."""
+    """Fill a record's blocking keys from its fields (the importer calls this before saving); the features they
+    come from stay on the record for matching it at import (``_load`` takes them instead of computing them again)."""
     row = {name: getattr(record, name) for name in RECORD_COLUMNS[2:11]}
-    for name, value in match_keys(_features(row)).items():
+    record.match_features = _features(row)
+    for name, value in match_keys(record.match_features).items():
         setattr(record, name, value)
 
 
-def _load(rows) -> Loaded:
+def _load(rows, computed: Mapping[int, Features] | None = None) -> Loaded:
     loaded = Loaded()
+    computed = computed or {}
     for row in rows:
-        features = _features(row)
+        features = computed.get(row["id"]) or _features(row)
         loaded.views[row["id"]] = IdentityView(features, row["birth_date"])
         loaded.features.append((row["id"], features))
         loaded.customer_of[row["id"]] = row["customer_id"]
@@ -174,7 +184,7 @@ def _enrich(loaded: Loaded, aliases: Mapping[str, str], name_counts: Mapping[str
     for record_id, features in loaded.features:
         key = name_key(features)
         count = name_counts.get(key, 1)
-        features = replace(
+        features = features_with(
             features,
             fn_aliases=aliases.get(features.fn, ""),
             name_freq=_name_frequency(count) if key else "",
@@ -251,16 +261,21 @@ def _kept_apart(record_ids: set[int]) -> set[tuple[int, int]]:
     return pairs
 
 
-def _apply(
-    loaded: Loaded,
-    scored: list[tuple[int, int, float, dict]],
-    deterministic: list[tuple[int, int, float]],
-    *,
-    actor,
-    reason: str,
-    run: ResolutionRun | None,
-) -> Outcome:
-    """Sort scored pairs into bands, cluster the accepted links under the rules, merge, and queue reviews."""
+@dataclass
+class Decision:
+    """Where the scored pairs fell, and the clusters the accepted links make under the rules."""
+
+    outcome: Outcome
+    groups: dict[int, list[int]]  # cluster root -> record ids
+    cluster_of: dict[int, int]
+    for_review: list[tuple[int, int, float, dict, str]]  # left, right, probability, levels, why
+    kept_apart: set[tuple[int, int]]
+
+
+def _decide(
+    loaded: Loaded, scored: list[tuple[int, int, float, dict]], deterministic: list[tuple[int, int, float]]
+) -> Decision:
+    """Sort scored pairs into bands and cluster the accepted links under the rules (nothing is written)."""
     auto_threshold, review_threshold = thresholds()
     outcome = Outcome(records=len(loaded.views), candidate_pairs=len(scored))
     links = list(deterministic)
@@ -294,8 +309,24 @@ def _apply(
             probability, levels = scored_links.get(pair, (1.0, {}))
             for_review.append((*pair, probability, levels, HELD_BY_GROUP.format(why=why)))
     cluster_of = {record_id: root for root, ids in result.groups.items() for record_id in ids}
-    outcome.merges = _merge_clusters(loaded, result.groups, actor=actor, reason=reason, run=run)
-    outcome.reviews_created = _queue_reviews(loaded, for_review, cluster_of, result.groups, kept_apart, run)
+    return Decision(outcome, result.groups, cluster_of, for_review, kept_apart)
+
+
+def _apply(
+    loaded: Loaded,
+    scored: list[tuple[int, int, float, dict]],
+    deterministic: list[tuple[int, int, float]],
+    *,
+    actor,
+    reason: str,
+    run: ResolutionRun | None,
+) -> Outcome:
+    """Decide, merge the clusters' customers, and queue the reviews."""
+    decision = _decide(loaded, scored, deterministic)
+    outcome = decision.outcome
+    outcome.merges = _merge_clusters(loaded, decision.groups, actor=actor, reason=reason, run=run)
+    reviews = _reviews(loaded, decision, run)
+    outcome.reviews_created = len(MergeReview.objects.bulk_create(reviews, batch_size=1000, ignore_conflicts=True))
     return outcome
 
 
@@ -309,7 +340,7 @@ def _merge_clusters(loaded: Loaded, groups: dict, *, actor, reason: str, run) ->
             involved.update(customers)
     if not customers_of_cluster:
         return 0
-    created = dict(Customer.objects.filter(pk__in=list(involved)).values_list("pk", "created_at"))
+    created = dict(Customer.objects.filter(pk__any=list(involved)).values_list("pk", "created_at"))
     plan = {}
     for customers in customers_of_cluster:
         survivor = min(customers, key=lambda pk: (created.get(pk) or timezone.now(), str(pk)))
@@ -318,19 +349,20 @@ def _merge_clusters(loaded: Loaded, groups: dict, *, actor, reason: str, run) ->
     return len(events)
 
 
-def _queue_reviews(loaded: Loaded, for_review, cluster_of, groups, kept_apart, run) -> int:
-    reviews = {}
-    for left, right, probability, levels, why in for_review:
+def _reviews(loaded: Loaded, decision: Decision, run) -> list[MergeReview]:
+    """The pairs a person should decide: not in one cluster already, not kept apart, not in strong conflict."""
+    reviews: dict[tuple[int, int], MergeReview] = {}
+    groups, cluster_of = decision.groups, decision.cluster_of
+    for left, right, probability, levels, why in decision.for_review:
         a, b = cluster_of[left], cluster_of[right]
-        if a == b or (left, right) in kept_apart or (left, right) in reviews:
+        if a == b or (left, right) in decision.kept_apart or (left, right) in reviews:
             continue
         if strong_conflict([loaded.views[i] for i in groups[a]], [loaded.views[i] for i in groups[b]]):
             continue  # never merged, so never asked
         reviews[(left, right)] = MergeReview(
             left_id=left, right_id=right, probability=probability, levels=levels, why=why[:1000], run=run
         )
-    created = MergeReview.objects.bulk_create(reviews.values(), batch_size=1000, ignore_conflicts=True)
-    return len(created)
+    return list(reviews.values())
 
 
 def _latest_model() -> ResolutionRun | None:
@@ -346,7 +378,7 @@ def _latest_model() -> ResolutionRun | None:
 def _strong_identifiers(record_ids: list[int] | None = None, values: set[str] | None = None):
     queryset = Identifier.objects.filter(kind__in=STRONG_KINDS)
     if values is not None:
-        queryset = queryset.filter(value__in=list(values))
+        queryset = queryset.filter(value__any=list(values))
     return list(queryset.values_list("source_record_id", "kind", "value").iterator())
 
 
@@ -503,27 +535,19 @@ def _candidate_keys(records: list[SourceRecord], loaded_new: Loaded) -> list[tup
 def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Mapping[str, int]) -> list[dict]:
     """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
 
-    The keys mirror the model's blocking rules (e-mail, phone, phonetic names with birth date or postcode, address
-    with postcode or family name, swapped names with postcode, the same house number and postcode with one of the
-    names) and are looked up as exact tuples, each through its index; names held by few records (which the rules
-    compare on the name with a birth year, a town, or alone) are fetched whole. The model's rules then pick the pairs.
+    The keys mirror the model's blocking rules and are looked up as exact tuples, each through its index: e-mail,
+    phone, phonetic names with birth date or postcode, swapped names with postcode, address with postcode or family
+    name. The rules that compare on less than an index holds are narrowed in Python over a few columns before any
+    record is read whole: names held by few records (alone, with the birth year, or with the town), and the same house
+    number and postcode with one of the names. The model's rules then pick the pairs among these candidates.
     """
     new_ids = {record.pk for record in records}
     found: dict[int, None] = {}  # ids in the order the keys find them
     for columns, keys in _candidate_keys(records, loaded_new):
         for (record_id,) in rows_by_keys(SourceRecord, columns, (key for key in keys if all(key))):
             found[record_id] = None
-    capped = [(key,) for key, count in name_counts.items() if count <= COMMON_NAME]
-    for (record_id,) in rows_by_keys(SourceRecord, ("match_name",), capped):
+    for record_id in _narrowed_candidates(records, name_counts):
         found[record_id] = None
-    # the same house number and postcode with the same family or given name: a mistyped street or other name
-    numbered = {(r.postcode, r.match_address.split(" ", 1)[0]) for r in records if r.match_address[:1].isdigit()}
-    for name_column in ("match_family", "match_given"):
-        keys = {(r.postcode, getattr(r, name_column)) for r in records if r.postcode and getattr(r, name_column)}
-        rows = rows_by_keys(SourceRecord, ("postcode", name_column), keys, ("pk", "postcode", "match_address"))
-        for record_id, postcode, address in rows:
-            if (postcode, address.split(" ", 1)[0]) in numbered:
-                found[record_id] = None
     ids = [record_id for record_id in found if record_id not in new_ids]
     rows: dict[int, dict] = {}
     for chunk in chunks(ids, CANDIDATE_CHUNK):
@@ -531,21 +555,74 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Ma
     return [rows[record_id] for record_id in ids if record_id in rows]
 
 
-def identity_match_records(*, records: list[SourceRecord], actor=None) -> Outcome:
-    """Match newly created source records against everything known, at once (inside the caller's transaction).
+def _narrowed_candidates(records: list[SourceRecord], name_counts: Mapping[str, int]) -> Iterator[int]:
+    """Ids of the records a rule on part of an indexed key would pair with a new one (see ``_candidates``)."""
+    years = {(r.match_name, r.birth_date.year) for r in records if r.match_name and r.birth_date}
+    # the names-and-town rule pairs records of one town where one of them has no postcode
+    towns = {(r.match_name, fold(r.city)): not r.postcode for r in records if r.match_name and r.city}
 
-    Candidates come from the stored blocking keys; pairs are scored with the latest trained model (without one, only
-    deterministic links are made until `resolve_identities` has trained it); auto-matches are merged and the rest
-    queued for review, under the same rules as a full run.
+    def same_town(name: str, city: str, postcode: str) -> bool:
+        without_postcode = towns.get((name, fold(city)))
+        return without_postcode is not None and (without_postcode or not postcode)
+
+    capped = [(key,) for key, count in name_counts.items() if count <= COMMON_NAME]
+    for record_id, name, born, city, postcode in rows_by_keys(
+        SourceRecord, ("match_name",), capped, ("pk", "match_name", "birth_date", "city", "postcode")
+    ):
+        if (
+            name_counts.get(name, COMMON_NAME + 1) <= NAME_BLOCK_CAP
+            or (born is not None and (name, born.year) in years)
+            or same_town(name, city, postcode)
+        ):
+            yield record_id
+    # names too common to fetch whole, in the same town (as written; the rule compares it folded)
+    common = {(r.match_name, r.city) for r in records if r.match_name and r.city}
+    common = {key for key in common if name_counts.get(key[0], 0) > COMMON_NAME}
+    for record_id, name, city, postcode in rows_by_keys(
+        SourceRecord, ("match_name", "city"), common, ("pk", "match_name", "city", "postcode")
+    ):
+        if same_town(name, city, postcode):
+            yield record_id
+    numbered = [r for r in records if r.postcode and r.match_address[:1].isdigit()]
+    for name_column in ("match_family", "match_given"):
+        wanted = {(r.postcode, getattr(r, name_column), r.match_address.split(" ", 1)[0]) for r in numbered}
+        keys = {key[:2] for key in wanted if key[1]}
+        for record_id, postcode, name, address in rows_by_keys(
+            SourceRecord, ("postcode", name_column), keys, ("pk", "postcode", name_column, "match_address")
+        ):
+            if (postcode, name, address.split(" ", 1)[0]) in wanted:
+                yield record_id
+
+
+@dataclass
+class ImportLinks:
+    """What matching decided for new records before they are written."""
+
+    outcome: Outcome
+    # a new record's own customer -> the customer it joins as it is written (merged at creation)
+    survivor_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    # existing customers a new record joins together: survivor -> the others (merged once the records are written)
+    existing_merges: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    reviews: list[MergeReview] = field(default_factory=list)
+
+
+def identity_match_new_records(*, records: list[SourceRecord], identifiers: list[Identifier]) -> ImportLinks:
+    """Match source records about to be written against everything known and among themselves.
+
+    The records carry their reserved ids and each its own new customer (not saved yet), the identifiers their
+    values. Candidates come from the stored blocking keys; pairs are scored with the latest trained model (without
+    one, only deterministic links are made until `resolve_identities` has trained it), under the same rules as a
+    full run. Nothing is written: the importer writes each record straight into the customer it joins (no merge of
+    a customer just created), then merges existing customers a record joined and queues the reviews.
     """
-    records = [record for record in records if record.pk]
     if not records:
-        return Outcome()
-    new = _load({name: getattr(r, name) for name in RECORD_COLUMNS} for r in records)
+        return ImportLinks(Outcome())
+    computed = {r.pk: r.match_features for r in records if getattr(r, "match_features", None) is not None}
+    new = _load(({name: getattr(r, name) for name in RECORD_COLUMNS} for r in records), computed)
     run = _latest_model()
-    name_counts = _name_counts({r.match_name for r in records})
-    existing_rows = _candidates(records, new, name_counts)
-    existing = _load(existing_rows)
+    in_batch = Counter(r.match_name for r in records if r.match_name)
+    name_counts = dict(Counter(_name_counts(set(in_batch))) + in_batch)
+    existing = _load(_candidates(records, new, name_counts))
     # what depends on the whole record set, as the last full run learned it (aliases) or counted now (names)
     aliases = alias_map(run.parameters.get("given_name_aliases", [])) if run is not None else {}
     name_counts |= _name_counts({name_key(features) for _, features in existing.features} - set(name_counts))
@@ -565,14 +642,40 @@ def identity_match_records(*, records: list[SourceRecord], actor=None) -> Outcom
         scored = [
             (pair.left, pair.right, matching.probability(pair.bayes_factor_log2, prior), pair.levels) for pair in pairs
         ]
-    values = {v.features.email for v in new.views.values() if v.features.email}
-    values |= {v.features.phone for v in new.views.values() if v.features.phone}
-    new_ids = [record.pk for record in records]
-    card_values = Identifier.objects.filter(
-        source_record_id__in=new_ids, kind__in=(Identifier.Kind.LOYALTY_CARD, Identifier.Kind.CUSTOMER_NUMBER)
-    ).values_list("value", flat=True)
-    deterministic = _deterministic_links(loaded, _strong_identifiers(values=values | set(card_values)))
-    return _apply(loaded, scored, deterministic, actor=actor, reason="matched at import", run=None)
+    strong = [(i.source_record_id, i.kind, i.value) for i in identifiers if i.kind in STRONG_KINDS]
+    stored = _strong_identifiers(values={value for _, _, value in strong})
+    deterministic = _deterministic_links(loaded, [*stored, *strong])
+    decision = _decide(loaded, scored, deterministic)
+    links = ImportLinks(decision.outcome, reviews=_reviews(loaded, decision, run=None))
+    _plan_import_merges(links, loaded, decision, fresh={record.customer_id for record in records})
+    return links
+
+
+def _plan_import_merges(links: ImportLinks, loaded: Loaded, decision: Decision, fresh: set[uuid.UUID]) -> None:
+    """Who each cluster's survivor is: its oldest existing customer (a restricted one is neither merged nor merged
+    into), else its first new record's; new records' customers join it, existing ones are merged into it."""
+    clusters = []
+    for ids in decision.groups.values():
+        customers = list(dict.fromkeys(loaded.customer_of[record_id] for record_id in ids))
+        if len(customers) > 1:
+            clusters.append(customers)
+    existing = {pk for customers in clusters for pk in customers if pk not in fresh}
+    restricted = restricted_among(list(existing)) if existing else set()
+    created = dict(Customer.objects.filter(pk__any=list(existing)).values_list("pk", "created_at")) if existing else {}
+    for customers in clusters:
+        old = sorted((pk for pk in customers if pk not in fresh), key=lambda pk: (created.get(pk), str(pk)))
+        usable = [pk for pk in old if pk not in restricted]
+        if old and not usable:
+            continue  # the records stay their own customers; the review queue or a lifted restriction decides
+        survivor = usable[0] if usable else customers[0]
+        for pk in customers:
+            if pk == survivor or pk in restricted:
+                continue
+            if pk in fresh:
+                links.survivor_of[pk] = survivor
+            else:
+                links.existing_merges.setdefault(survivor, []).append(pk)
+    links.outcome.merges = len(links.survivor_of) + sum(len(pks) for pks in links.existing_merges.values())
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -8,15 +8,17 @@ import json
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from cdp.db import history_insert, objects_insert, rows_update
+from cdp.db import history_insert, objects_insert, reserve_ids, rows_update
 from cdp.identity import customers_refresh_golden, golden_values
-from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_records, record_set_match_keys
+from cdp.identity.merging import merge_events_at_creation, merge_groups
+from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_new_records, record_set_match_keys
 from cdp.ingest.rows import CustomerRow
-from cdp.models import Customer, Identifier, Interaction, PersonFields, Receipt, Source, SourceRecord
+from cdp.models import Customer, Identifier, Interaction, MergeReview, PersonFields, Receipt, Source, SourceRecord
 from cdp.profile.search import customer_search_key, customer_search_key_reversed
 from consent.models import ConsentEvent
 
 RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
+MATCHED_AT_IMPORT = "matched at import"
 
 
 def record_hash(record: SourceRecord) -> str:
@@ -46,6 +48,14 @@ def _apply(record: SourceRecord, row: CustomerRow) -> None:
 
 
 def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
+    """Write new records, each straight into the customer identity matching finds for it.
+
+    1. Build the records (ids reserved), their identifiers, and a customer for each, as if it were nobody known.
+    2. Match them against everything stored and among themselves (``identity_match_new_records``), before writing.
+    3. Write the customers (those of records that join another customer already merged into it), the records and
+       identifiers pointing at the customer they join, the merge events, then the merges of existing customers a
+       record joined, the reviews, and the refreshed golden records.
+    """
     now = timezone.now()
     records = []
     for row in rows:
@@ -54,8 +64,9 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
         record.content_hash = record_hash(record)
         record_set_match_keys(record)
         records.append(record)
-    # Until identity resolution links it, each new record is its own customer.
-    customers = []
+    for record, pk in zip(records, reserve_ids(SourceRecord, len(records)), strict=True):
+        record.pk = pk
+    customers = {}
     for record in records:
         values, origins = golden_values([record])
         customer = Customer(
@@ -65,9 +76,24 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
             search_name_reversed=customer_search_key_reversed(values["first_name"], values["last_name"]),
         )
         record.customer = customer
-        customers.append(customer)
-    _insert_with_history(Customer, customers)
+        record.own_customer_id = customer.pk
+        customers[customer.pk] = customer
+    identifiers = [identifier for record in records for identifier in record_identifiers(record)]
+    links = identity_match_new_records(records=records, identifiers=identifiers)
+    for duplicate, survivor in links.survivor_of.items():
+        customer = customers[duplicate]
+        customer.status = Customer.Status.MERGED
+        customer.merged_into_id = survivor
+    for item in (*records, *identifiers):
+        item.customer_id = links.survivor_of.get(item.customer_id, item.customer_id)
+    _insert_with_history(Customer, list(customers.values()))
     _insert_with_history(SourceRecord, records)
+    _insert_with_history(Identifier, identifiers)
+    merge_events_at_creation(links.survivor_of, records, identifiers, reason=MATCHED_AT_IMPORT)
+    if links.existing_merges:
+        merge_groups(links.existing_merges, reason=MATCHED_AT_IMPORT)
+    MergeReview.objects.bulk_create(links.reviews, batch_size=1000, ignore_conflicts=True)
+    customers_refresh_golden(set(links.survivor_of.values()))
     return records
 
 
@@ -96,12 +122,12 @@ def link_waiting_activity(source: Source, records: list[SourceRecord]) -> int:
     linked = 0
     for model in (Receipt, Interaction):
         linked += model.objects.filter(
-            source=source, customer__isnull=True, customer_external_id__in=external_ids
+            source=source, customer__isnull=True, customer_external_id__any=external_ids
         ).update(customer_id=Subquery(customer_of.values("customer_id")[:1]))
     # The ledger names its source by key (consent imports nothing from cdp); only the link is set, never the event.
     subject_of = SourceRecord.objects.filter(source=source, external_id=OuterRef("subject_external_id"))
     linked += ConsentEvent.objects.filter(
-        source_key=source.key, customer__isnull=True, subject_external_id__in=external_ids
+        source_key=source.key, customer__isnull=True, subject_external_id__any=external_ids
     ).update(customer_id=Subquery(subject_of.values("customer_id")[:1]))
     return linked
 
@@ -111,7 +137,7 @@ def write_customers(source: Source, rows: list[CustomerRow]) -> tuple[int, int, 
     existing = {
         record.external_id: record
         for record in SourceRecord.objects.select_related("source").filter(
-            source=source, external_id__in=[row.external_id for row in rows]
+            source=source, external_id__any=[row.external_id for row in rows]
         )
     }
     new_rows, changed = [], []
@@ -125,12 +151,10 @@ def write_customers(source: Source, rows: list[CustomerRow]) -> tuple[int, int, 
         if digest != record.content_hash:
             record.content_hash = digest
             changed.append(record)
-    created = _create(source, new_rows) if new_rows else []
+    created = _create(source, new_rows) if new_rows else []  # matched at import (cdp.identity)
     if changed:
         _update(changed)
-    identifiers = [identifier for record in (*created, *changed) for identifier in record_identifiers(record)]
-    _insert_with_history(Identifier, identifiers)
+        _insert_with_history(Identifier, [item for record in changed for item in record_identifiers(record)])
     if created:
         link_waiting_activity(source, created)
-        identity_match_records(records=created)  # merges auto-matches, queues reviews (cdp.identity)
     return len(created), len(changed), len(rows) - len(created) - len(changed)
