@@ -136,3 +136,41 @@ def test_survivorship_takes_source_priority_then_the_most_recent_value_and_says_
     assert (values["phone"], origins["phone"]) == ("+33611111111", "loyalty")
     assert (values["birth_date"], origins["birth_date"]) == (dt.date(1980, 1, 2), "loyalty")
     assert "address" not in origins
+
+
+def test_a_record_matched_at_import_is_written_into_its_customer_and_can_be_split_out(tmp_path):
+    from tests.cdp.identity_data import import_rows
+    from tests.cdp.importing import TRANSACTIONS_HEADER, receipt_line, run_command, write
+
+    # given a CRM customer, and e-shop receipts waiting for an e-shop customer not yet imported
+    import_rows(tmp_path / "crm.csv", "crm", "C1,Anne,Roux,anne.roux@example.org,,1980-01-01,F,,,,,")
+    crm_customer = SourceRecord.objects.get(external_id="C1").customer
+    line = receipt_line("W-1", 1, "SKU1", 1).replace(",,2025", ",W1,2025", 1)
+    run_command("import_transactions", write(tmp_path / "t.csv", TRANSACTIONS_HEADER, line), "eshop")
+    # when the e-shop sends the same person
+    import_rows(tmp_path / "shop.csv", "eshop", "W1,ANNE,ROUX,anne.roux@example.org,0612345678,,,,,,,")
+    # then the new record, its identifiers and its waiting receipt are the CRM customer's, with no second merge
+    shop = SourceRecord.objects.get(external_id="W1")
+    assert shop.customer_id == crm_customer.pk
+    assert set(Identifier.objects.filter(source_record=shop).values_list("customer_id", flat=True)) == {crm_customer.pk}
+    assert Receipt.objects.get(receipt_id="W-1").customer_id == crm_customer.pk
+    event = MergeEvent.objects.get()
+    assert (event.reason, event.survivor_id, event.source_record_ids) == (
+        "matched at import",
+        crm_customer.pk,
+        [shop.pk],
+    )
+    own = Customer.objects.get(pk=event.other_id)
+    assert (own.status, own.merged_into_id) == (Customer.Status.MERGED, crm_customer.pk)
+    crm_customer.refresh_from_db()
+    assert crm_customer.phone == "+33612345678"  # the golden record took the new record's values
+    # and an unmerge splits it out with what arrived for it
+    customer_unmerge(customer=own, actor=None, reason="two people")
+    shop.refresh_from_db()
+    own.refresh_from_db()
+    assert shop.customer_id == own.pk
+    assert own.status == Customer.Status.ACTIVE
+    assert set(Identifier.objects.filter(source_record=shop).values_list("customer_id", flat=True)) == {own.pk}
+    assert Receipt.objects.get(receipt_id="W-1").customer_id == own.pk
+    assert own.email == "anne.roux@example.org"
+    assert own.phone == "+33612345678"

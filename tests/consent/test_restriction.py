@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from cdp.identity.services import RESTRICTED, IdentityError, customer_merge
 from cdp.ingest.guard import RESTRICTED_SUBJECT
-from cdp.models import Customer, Interaction, SourceRecord
+from cdp.models import Customer, Identifier, Interaction, SourceRecord
 from consent.models import ConsentEvent, ConsentStatus, Purpose, RequestAction
 from consent.selectors import consent_allows, customer_ids_processable, customers_processable, restricted_among
 from consent.services import requests as dsr
@@ -162,3 +162,22 @@ def test_the_set_and_the_single_answer_agree_on_ties_and_channels():
     for customer in (tie, other_channel, purpose_wide):
         decision = consent_allows(customer_id=customer.pk, purpose="email_marketing", channel="email")
         assert decision.allowed == (customer.pk in found)
+
+
+def test_a_new_record_matching_a_restricted_customer_is_not_written_into_it(tmp_path):
+    # given a restricted CRM customer with an e-mail address
+    record = SourceRecordFactory(
+        external_id="C1", first_name="Ada", last_name="Lovelace", email="ada@example.org", customer__first_name="Ada"
+    )
+    Identifier.objects.create(kind="email", value="ada@example.org", customer=record.customer, source_record=record)
+    restriction_apply(customer=record.customer, reason="accuracy contested")
+    # when another source sends a record with the same address
+    header = "external_id,first_name,last_name,email"
+    code, out = run_command(
+        "import_customers", write(tmp_path / "s.csv", header, "W1,Ada,Lovelace,ada@example.org"), "shop"
+    )
+    # then the record is kept, as a customer of its own
+    assert code == 0, out
+    new = SourceRecord.objects.get(external_id="W1")
+    assert new.customer_id != record.customer_id
+    assert Customer.objects.get(pk=new.customer_id).status == Customer.Status.ACTIVE
