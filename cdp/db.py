@@ -124,14 +124,43 @@ def objects_insert(model: type[models.Model], objs: Sequence[models.Model]) -> N
     values = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
     bulk_insert(model, names, (values(obj) for obj in objs))
     if auto_pk is not None and not preset and connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT last_insert_rowid()")
-            last = cursor.fetchone()[0]
-        for offset, obj in enumerate(objs, start=last - len(objs) + 1):
-            setattr(obj, auto_pk.attname, offset)
+        _read_back_ids(auto_pk, objs)
     for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        if isinstance(obj, models.Model):
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def _read_back_ids(auto_pk: models.Field, objs: Sequence) -> None:
+    """SQLite: the rows of one executemany got consecutive ids ending at ``last_insert_rowid()``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_insert_rowid()")
+        last = cursor.fetchone()[0]
+    for offset, obj in enumerate(objs, start=last - len(objs) + 1):
+        setattr(obj, auto_pk.attname, offset)
+
+
+class Row:
+    """A row as plain attributes (its columns' attnames): what objects_insert, history_insert and rows_update read
+    of a model instance, at a fraction of the cost of building one; ``pk`` is its ``id``."""
+
+    def __init__(self, **values) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def pk(self):
+        return self.__dict__["id"]
+
+    @pk.setter
+    def pk(self, value) -> None:
+        self.__dict__["id"] = value
+
+    @classmethod
+    def of(cls, model: type[models.Model], **values) -> Row:
+        """A row of `model` with every concrete column: the given values, the others at their defaults."""
+        row = {field.attname: field.get_default() for field in model._meta.concrete_fields}
+        row.update(values)
+        return cls(**row)
 
 
 def history_insert(

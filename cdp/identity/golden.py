@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from cdp.db import chunks, history_insert, rows_update
+from cdp.db import Row, chunks, history_insert, rows_update
 from cdp.identity.features import address_key, fold
 from cdp.models import Customer, PersonFields, Source, SourceRecord
 from cdp.profile.search import customers_refresh_search_keys
@@ -90,16 +90,6 @@ def _golden_values_single(record: SourceRecord) -> tuple[dict, dict[str, str]]:
     return values, origins
 
 
-class _Row:
-    """A row read as a tuple, with its columns as attributes: what golden_values, rows_update and history_insert
-    read of a model instance, at a fraction of the cost of building one."""
-
-    __slots__ = ("__dict__",)
-
-    def __init__(self, names: tuple[str, ...], values: tuple) -> None:
-        self.__dict__.update(zip(names, values, strict=True))
-
-
 _RECORD_COLUMNS = ("customer_id", *PersonFields.PERSON_FIELDS, "signup_date", "updated_at", "source_id")
 
 
@@ -113,11 +103,11 @@ def customers_refresh_golden(customer_ids: Iterable) -> int:
     for chunk in chunks(customer_ids):
         records_by_customer: dict = defaultdict(list)
         for values in SourceRecord.objects.filter(customer_id__any=chunk).values_list(*_RECORD_COLUMNS):
-            record = _Row(_RECORD_COLUMNS, values)
+            record = Row(**dict(zip(_RECORD_COLUMNS, values, strict=True)))
             record.source = sources[record.source_id]
             records_by_customer[record.customer_id].append(record)
         for values in Customer.objects.filter(id__any=chunk).values_list(*customer_columns):
-            customer = _Row(customer_columns, values)
+            customer = Row(**dict(zip(customer_columns, values, strict=True)))
             golden, origins = golden_values(records_by_customer.get(customer.id, []))
             if all(getattr(customer, k) == v for k, v in golden.items()) and customer.field_sources == origins:
                 continue
@@ -125,7 +115,6 @@ def customers_refresh_golden(customer_ids: Iterable) -> int:
                 setattr(customer, name, value)
             customer.field_sources = origins
             customer.updated_at = now
-            customer.pk = customer.id
             changed.append(customer)
     if changed:
         rows_update(Customer, changed, [*GOLDEN_FIELDS, "field_sources", "updated_at"])

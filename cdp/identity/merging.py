@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from django.db import models
 from django.utils import timezone
 
-from cdp.db import history_insert, repoint, rows_update
+from cdp.db import Row, history_insert, objects_insert, repoint, rows_update
 from cdp.identity.golden import customers_refresh_golden
 from cdp.models import (
     Customer,
@@ -126,7 +126,7 @@ def merge_events_at_creation(
     *,
     actor=None,
     reason: str,
-) -> list[MergeEvent]:
+) -> list[Row]:
     """The merge events of customers written already merged (records matched at import, before they were written).
 
     Each new record's customer is written merged into the customer the record joins, its record and identifiers
@@ -146,18 +146,20 @@ def merge_events_at_creation(
             identifiers_of[owner].append(identifier.pk)
     label = Identifier._meta.label_lower
     events = [
-        MergeEvent(
+        Row.of(
+            MergeEvent,
             kind=MergeEvent.Kind.MERGE,
             survivor_id=survivor,
             other_id=duplicate,
-            actor=actor,
+            actor_id=actor.pk if actor is not None else None,
             reason=reason,
             source_record_ids=sorted(records_of[duplicate]),
             moved={label: sorted(identifiers_of[duplicate])} if identifiers_of[duplicate] else {},
         )
         for duplicate, survivor in survivor_of.items()
     ]
-    return MergeEvent.objects.bulk_create(events, batch_size=1000)
+    objects_insert(MergeEvent, events)
+    return events
 
 
 def _restore_customer_row(customer: Customer, before) -> None:

@@ -606,7 +606,7 @@ class ImportLinks:
     reviews: list[MergeReview] = field(default_factory=list)
 
 
-def identity_match_new_records(*, records: list[SourceRecord], identifiers: list[Identifier]) -> ImportLinks:
+def identity_match_new_records(*, records: list[SourceRecord], identifiers: list) -> ImportLinks:
     """Match source records about to be written against everything known and among themselves.
 
     The records carry their reserved ids and each its own new customer (not saved yet), the identifiers their

@@ -8,7 +8,7 @@ import json
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from cdp.db import history_insert, objects_insert, reserve_ids, rows_update
+from cdp.db import Row, history_insert, objects_insert, reserve_ids, rows_update
 from cdp.identity import customers_refresh_golden, golden_values
 from cdp.identity.merging import merge_events_at_creation, merge_groups
 from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_new_records, record_set_match_keys
@@ -27,8 +27,8 @@ def record_hash(record: SourceRecord) -> str:
     return hashlib.sha256("\x1f".join(payload).encode("utf-8")).hexdigest()
 
 
-def record_identifiers(record: SourceRecord) -> list[Identifier]:
-    """The normalised identifiers a source record carries."""
+def record_identifiers(record: SourceRecord) -> list[Row]:
+    """The normalised identifiers a source record carries (rows of Identifier, to be written in bulk)."""
     source = record.source
     found = [(Identifier.Kind.EXTERNAL_ID, f"{source.key}:{record.external_id}")]
     if source.kind == Source.Kind.LOYALTY:
@@ -37,7 +37,10 @@ def record_identifiers(record: SourceRecord) -> list[Identifier]:
         found.append((Identifier.Kind.EMAIL, record.email))
     if record.phone:
         found.append((Identifier.Kind.PHONE, record.phone))
-    return [Identifier(kind=k, value=v, customer_id=record.customer_id, source_record=record) for k, v in found]
+    return [
+        Row(id=None, kind=k, value=v, customer_id=record.customer_id, source_record_id=record.pk, created_at=None)
+        for k, v in found
+    ]
 
 
 def _apply(record: SourceRecord, row: CustomerRow) -> None:
@@ -92,7 +95,7 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
     merge_events_at_creation(links.survivor_of, records, identifiers, reason=MATCHED_AT_IMPORT)
     if links.existing_merges:
         merge_groups(links.existing_merges, reason=MATCHED_AT_IMPORT)
-    MergeReview.objects.bulk_create(links.reviews, batch_size=1000, ignore_conflicts=True)
+    objects_insert(MergeReview, links.reviews)  # each names a record written just now: no pair exists yet
     customers_refresh_golden(set(links.survivor_of.values()))
     return records
 

@@ -263,7 +263,7 @@ def import_file(
     actor=None,
 ) -> t.ImportResult:
     """Import a CSV file. Raises FileUnusable when the file as a whole cannot be read."""
-    options = (options or t.ImportOptions()).resolved()
+    options = (options or t.ImportOptions()).resolved(kind)
     csv_source = CsvSource.open(Path(path), options)
     try:
         _check_columns(kind, csv_source.fields)

@@ -33,6 +33,10 @@ NO_CUSTOMER_OR_ANONYMOUS_ID = "needs customer_external_id or anonymous_id"
 INCONSISTENT_RECEIPT = "receipt header differs from an earlier row of the same receipt"
 
 MAX_AGE_YEARS = 120
+# Rows written per transaction. Customer rows are matched against everything stored and among themselves as a set:
+# a bigger batch spends the fixed cost of a match (the model, its SQL, the candidate queries) over more records.
+DEFAULT_BATCH_SIZE = 5000
+BATCH_SIZES = {KIND_CUSTOMERS: 20_000}
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,9 @@ class ImportOptions:
     mapping: dict[str, str] = field(default_factory=dict)
     currency: str = ""
     phone_region: str = ""
-    batch_size: int = 5000
+    batch_size: int | None = None  # None: the kind's own (BATCH_SIZES)
 
-    def resolved(self) -> ImportOptions:
+    def resolved(self, kind: str | None = None) -> ImportOptions:
         """The options with the retailer's defaults filled in from settings."""
         return ImportOptions(
             delimiter=self.delimiter,
@@ -56,7 +60,7 @@ class ImportOptions:
             mapping=dict(self.mapping),
             currency=(self.currency or settings.CLIENTELE_CURRENCY).upper(),
             phone_region=(self.phone_region or settings.CLIENTELE_PHONE_REGION).upper(),
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or BATCH_SIZES.get(kind, DEFAULT_BATCH_SIZE),
         )
 
 

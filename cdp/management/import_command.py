@@ -30,7 +30,9 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--decimal-comma", action="store_true", help="Decimals are written 12,50")
         parser.add_argument("--date-format", help="strftime format of dates and timestamps (default ISO 8601)")
         parser.add_argument("--map", dest="mapping", help='"File column=field,Other column=field"')
-        parser.add_argument("--batch-size", type=int, default=5000, help="Rows written per transaction")
+        parser.add_argument(
+            "--batch-size", type=int, help="Rows written per transaction (default 20,000 for customers, else 5,000)"
+        )
 
     def handle(self, *args, **opts) -> None:
         delimiter = opts["delimiter"].replace("\\t", "\t")
@@ -41,7 +43,7 @@ class ImportCommand(BaseCommand):
                 decimal_comma=opts["decimal_comma"],
                 date_format=opts["date_format"],
                 mapping=parse_mapping(opts["mapping"]),
-                batch_size=max(1, opts["batch_size"]),
+                batch_size=max(1, opts["batch_size"]) if opts["batch_size"] else None,
             )
             with _Progress(enabled=sys.stderr.isatty() and opts["verbosity"] > 0) as progress:
                 result = import_file(
