@@ -306,8 +306,8 @@ def rows_by_keys(
     opts = model._meta
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
-    key_fields = [opts.get_field(name) for name in columns]
-    wanted = [opts.pk if name == "pk" else opts.get_field(name) for name in fields]
+    key_fields = [opts.pk if name == "pk" else opts.get_field(name) for name in columns]
+    wanted = [opts.pk if name == "pk" else _field_by_attname(opts, name) for name in fields]
     select = ", ".join(f"t.{quote(field.column)}" for field in wanted)
     out: list[tuple] = []
     with connection.cursor() as cursor:
@@ -329,4 +329,36 @@ def rows_by_keys(
             params = [field.get_db_prep_value(key[i], connection) for key in part for i, field in enumerate(key_fields)]
             cursor.execute(sql, params)
             out.extend(cursor.fetchall())
-    return out
+    return _converted(out, wanted)
+
+
+def _converted(rows: list[tuple], fields: Sequence[models.Field]) -> list[tuple]:
+    """Dates, times and uuids as Python values: SQLite hands them over as text (PostgreSQL's driver converts them)."""
+    typed = [
+        (index, field)
+        for index, field in enumerate(fields)
+        if isinstance(field.target_field if field.is_relation else field, models.DateField | models.UUIDField)
+    ]
+    if not typed:
+        return rows
+    converted = []
+    for row in rows:
+        row = list(row)
+        for index, field in typed:
+            if row[index] is not None:
+                row[index] = field.to_python(row[index])
+        converted.append(tuple(row))
+    return converted
+
+
+def rows_by_ids(model: type[models.Model], ids: Sequence, fields: Sequence[str]) -> list[tuple]:
+    """`fields` (attnames; "id" for the key) of the rows with these primary keys, as tuples read by the cursor: the
+    values Django's ``values_list`` would give, without its per-row work (dates and uuids as the driver reads them)."""
+    return rows_by_keys(model, ("pk",), ((pk,) for pk in ids), ["pk" if name == "id" else name for name in fields])
+
+
+def _field_by_attname(opts, name: str) -> models.Field:
+    for field in opts.concrete_fields:
+        if field.attname == name:
+            return field
+    return opts.get_field(name)

@@ -178,8 +178,11 @@ def consent_allows(*, customer_id: Any, purpose: str, channel: str | None) -> Co
 # Restriction (Art. 18) and objection (Art. 21): who may be processed at all
 # ---------------------------------------------------------------------------------------------------------------------
 def restricted_among(customer_ids: Iterable[Any]) -> set[Any]:
-    """The customers of `customer_ids` whose processing is restricted. One query per CHUNK_SIZE ids."""
+    """The customers of `customer_ids` whose processing is restricted. One query per CHUNK_SIZE ids (none at all when
+    no restriction is in force, the usual case: imports ask this of every batch)."""
     found: set[Any] = set()
+    if not ProcessingRestriction.objects.filter(lifted_at__isnull=True).exists():
+        return found
     for chunk in _chunks(dict.fromkeys(pk for pk in customer_ids if pk is not None), CHUNK_SIZE):
         in_force = ProcessingRestriction.objects.filter(customer_id__in=chunk, lifted_at__isnull=True)
         found |= set(in_force.values_list("customer_id", flat=True))

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from cdp.db import chunks, rows_by_keys
+from cdp.db import rows_by_ids, rows_by_keys
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import KEPT_APART, cluster_records
@@ -549,9 +549,9 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Ma
     for record_id in _narrowed_candidates(records, name_counts):
         found[record_id] = None
     ids = [record_id for record_id in found if record_id not in new_ids]
-    rows: dict[int, dict] = {}
-    for chunk in chunks(ids, CANDIDATE_CHUNK):
-        rows.update((row["id"], row) for row in SourceRecord.objects.filter(pk__any=chunk).values(*RECORD_COLUMNS))
+    rows = {
+        row[0]: dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows_by_ids(SourceRecord, ids, RECORD_COLUMNS)
+    }
     return [rows[record_id] for record_id in ids if record_id in rows]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -16,6 +18,8 @@ from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, MergeReview, PersonFields, Receipt, Source, SourceRecord
 from cdp.profile.search import customer_search_key, customer_search_key_reversed
 from consent.models import ConsentEvent
+
+logger = logging.getLogger(__name__)
 
 RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
 MATCHED_AT_IMPORT = "matched at import"
@@ -59,6 +63,7 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
        identifiers pointing at the customer they join, the merge events, then the merges of existing customers a
        record joined, the reviews, and the refreshed golden records.
     """
+    clock = _Clock()
     now = timezone.now()
     records = []
     for row in rows:
@@ -82,7 +87,9 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
         record.own_customer_id = customer.pk
         customers[customer.pk] = customer
     identifiers = [identifier for record in records for identifier in record_identifiers(record)]
+    clock.lap("build")
     links = identity_match_new_records(records=records, identifiers=identifiers)
+    clock.lap("match")
     for duplicate, survivor in links.survivor_of.items():
         customer = customers[duplicate]
         customer.status = Customer.Status.MERGED
@@ -90,14 +97,36 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
     for item in (*records, *identifiers):
         item.customer_id = links.survivor_of.get(item.customer_id, item.customer_id)
     _insert_with_history(Customer, list(customers.values()))
+    clock.lap("customers")
     _insert_with_history(SourceRecord, records)
+    clock.lap("records")
     _insert_with_history(Identifier, identifiers)
+    clock.lap("identifiers")
     merge_events_at_creation(links.survivor_of, records, identifiers, reason=MATCHED_AT_IMPORT)
     if links.existing_merges:
         merge_groups(links.existing_merges, reason=MATCHED_AT_IMPORT)
     objects_insert(MergeReview, links.reviews)  # each names a record written just now: no pair exists yet
+    clock.lap("merges")
     customers_refresh_golden(set(links.survivor_of.values()))
+    clock.lap("golden")
+    logger.debug("customer batch of %s records: %s", len(records), clock)  # counts and seconds only
     return records
+
+
+class _Clock:
+    """Seconds spent in each phase of a batch, for the debug log."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.monotonic()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f}s" for name, seconds in self.laps)
 
 
 def _insert_with_history(model, objs: list) -> None:
