@@ -37,6 +37,7 @@ from consent.services.register import (
     ACTIVITY_CUSTOMER_DATA_IMPORT,
     processing_run_record,
 )
+from consent.spreadsheet import spreadsheet_writer
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class ErrorSink:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._handle)
+            self._writer = spreadsheet_writer(self._handle)  # people open it in a spreadsheet
             self._writer.writerow(["row", "reasons", *self._header])
 
     def add(self, row: int, reasons: Iterable[str], raw: dict[str, Any], original: list[str] | None = None) -> None:

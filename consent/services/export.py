@@ -8,7 +8,6 @@ random name (never a personal value), recorded as a SubjectExport, and handed ou
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -32,6 +31,7 @@ from consent.models import DataSubjectRequest, Purpose, RequestAction, SubjectEx
 from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
 from consent.services.subject import Subject, history_rows, registered_rows, subject_resolve
+from consent.spreadsheet import spreadsheet_writer
 
 EXPORT_DIR = "subject_exports"
 LINK_LIFETIME = dt.timedelta(hours=24)
@@ -80,7 +80,7 @@ def _purposes() -> list[dict[str, Any]]:
 
 def _csv_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet_writer(buffer)
     writer.writerow(fields)
     for row in rows:
         writer.writerow([_cell(row.get(name)) for name in fields])
