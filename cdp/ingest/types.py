@@ -18,6 +18,7 @@ MISSING_REQUIRED = "missing required field"
 DUPLICATE_ROW = "duplicate of row"
 FUTURE_DATE = "in the future"
 NOT_VALID_TEXT = "not valid text in encoding"
+CONTROL_CHARACTER = "control character"  # NUL, bell, escape...: never text a person typed
 NEGATIVE_PRICE = "negative unit price"
 NEGATIVE_DISCOUNT = "negative discount"
 DISCOUNT_TOO_LARGE = "discount larger than the line amount"
