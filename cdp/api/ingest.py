@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -24,13 +26,37 @@ KINDS = {
 }
 TOO_MANY_RECORDS = f"at most {MAX_RECORDS} records per call"
 KEY_IN_USE = "a batch with this Idempotency-Key is being imported; retry later"
+IDEMPOTENCY_KEY_REUSED = (
+    "this Idempotency-Key was already used for another request (other records, source or options): "
+    "send a new key for a new batch"
+)
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_KEY_INVALID = (
+    f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters (a UUID, for instance)"
+)
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}\Z")
+# Each kind of batch is a right of its own: consents speak for the customers, and only those given that right record
+# them (cdp.roles gives the three others to marketing, consents to the DPO).
+INGEST_PERMISSIONS = {
+    "customers": "cdp.import_customers",
+    "transactions": "cdp.import_transactions",
+    "events": "cdp.import_events",
+    "consents": "consent.import_consentevent",
+}
 
 
 class CanIngest(permissions.BasePermission):
-    message = "importing data needs the permission cdp.add_importbatch (role marketing)"
+    """The permission of the kind in the URL; an unknown kind is left to the view's 404."""
+
+    message = "importing data needs the permission of its kind"
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.has_perm("cdp.add_importbatch"))
+        kind = view.kwargs.get("kind", "")
+        needed = INGEST_PERMISSIONS.get(kind)
+        if needed is None:
+            return True
+        self.message = f"importing {kind} needs the permission {needed}"
+        return bool(request.user and request.user.has_perm(needed))
 
 
 class IngestApi(APIView):
@@ -81,6 +107,9 @@ class IngestApi(APIView):
     def post(self, request: Request, kind: str) -> Response:
         if kind not in KINDS:
             return Response({"detail": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}, status=404)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise ValidationError({"detail": IDEMPOTENCY_KEY_INVALID})
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -91,11 +120,13 @@ class IngestApi(APIView):
                 records=data["records"],
                 source_key=data["source"],
                 options=options,
-                idempotency_key=request.headers.get("Idempotency-Key") or None,
+                idempotency_key=key,
                 actor=request.user,
             )
         except t.FileUnusable as exc:
             raise ValidationError({"records": [str(exc)]}) from exc
+        except t.IdempotencyKeyReused:
+            return Response({"detail": IDEMPOTENCY_KEY_REUSED}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         except (IntegrityError, t.BatchInProgress) as exc:
             raise ConflictError(KEY_IN_USE) from exc
         body = {

@@ -110,3 +110,7 @@ class RowRejected(Exception):  # noqa: N818
 
 class BatchInProgress(Exception):  # noqa: N818
     """An API batch with the same idempotency key is still being imported."""
+
+
+class IdempotencyKeyReused(Exception):  # noqa: N818
+    """The caller already sent another body under this Idempotency-Key: replaying it would drop the new records."""

@@ -66,7 +66,7 @@ def test_the_api_refuses_control_characters_in_column_names_and_in_json_properti
 
 def test_consents_with_a_control_character_in_their_evidence_are_refused(role_users):
     api = APIClient()
-    api.force_authenticate(role_users["marketing"])
+    api.force_authenticate(role_users["dpo"])
     consent = {"customer_external_id": "C1", "purpose": "email_marketing", "status": "granted"}
     records = [
         {**consent, "timestamp": "2025-05-01T10:00:00Z", "evidence": "form\x00 42"},
