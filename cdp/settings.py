@@ -256,6 +256,10 @@ PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=9
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)
+# The ingest API's request bodies: MAX_RECORDS (10,000) records of up to 2 KB each on average (demo receipt lines
+# weigh 0.3 KB); every other request keeps Django's 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE). A proxy in front must let
+# bodies this large through (nginx: client_max_body_size).
+INGEST_MAX_REQUEST_BYTES = env.int("INGEST_MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
 # A receipt-line import at least this big, into tables holding fewer lines than it brings, drops the indexes of
 # receipts and lines (the lines' primary key too) and builds them again after its inserts (the tables are locked
 # meanwhile).

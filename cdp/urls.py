@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler400 = "cdp.views.bad_request"
 handler403 = "cdp.views.permission_denied"
 handler404 = "cdp.views.page_not_found"
 handler500 = "cdp.views.server_error"

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from cdp.api.exceptions import api_error_response, is_api_request
 from cdp.selectors import dashboard_counts
 
 
@@ -37,15 +38,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_not_required
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return api_error_response(request, 400, exception)
+    return render(request, "400.html", status=400)
+
+
+@login_not_required
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return api_error_response(request, 403, exception)
     return render(request, "403.html", status=403)
 
 
 @login_not_required
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return api_error_response(request, 404, exception)
     return render(request, "404.html", status=404)
 
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api_request(request):
+        return api_error_response(request, 500)
     return render(request, "500.html", status=500)

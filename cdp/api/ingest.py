@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django.conf import settings
 from django.db import IntegrityError
 
-from cdp.api.exceptions import ConflictError
+from cdp.api.exceptions import ConflictError, PayloadTooLarge
 from cdp.ingest import types as t
 from cdp.ingest.service import import_records
 
@@ -25,6 +27,7 @@ KINDS = {
     "consents": t.KIND_CONSENTS,
 }
 TOO_MANY_RECORDS = f"at most {MAX_RECORDS} records per call"
+NO_RECORDS = "at least one record per call"
 KEY_IN_USE = "a batch with this Idempotency-Key is being imported; retry later"
 IDEMPOTENCY_KEY_REUSED = (
     "this Idempotency-Key was already used for another request (other records, source or options): "
@@ -59,6 +62,28 @@ class CanIngest(permissions.BasePermission):
         return bool(request.user and request.user.has_perm(needed))
 
 
+def read_body(request: Request, *, limit: int) -> None:
+    """Read the body under this endpoint's own limit, instead of DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which a batch
+    of MAX_RECORDS records outgrows; a larger body is refused with 413 before it is read whole.
+
+    The body is kept where Django keeps what it reads (`HttpRequest.body`), so DRF's parsers read it from there.
+    """
+    django_request = request._request
+    if hasattr(django_request, "_body"):
+        return
+    try:
+        announced = int(django_request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        announced = 0
+    if announced > limit:
+        raise PayloadTooLarge(limit)
+    body = django_request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(limit)
+    django_request._body = body
+    django_request._stream = io.BytesIO(body)
+
+
 class IngestApi(APIView):
     """Import a batch of customers, receipt lines (transactions), events or consents, with the CSV contracts' fields."""
 
@@ -66,14 +91,15 @@ class IngestApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         source = serializers.SlugField(max_length=50)
-        records = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+        # min_length and max_length (not allow_empty) so that the schema says it too: minItems 1, maxItems 10000.
+        records = serializers.ListField(
+            child=serializers.DictField(),
+            min_length=1,
+            max_length=MAX_RECORDS,
+            error_messages={"min_length": NO_RECORDS, "max_length": TOO_MANY_RECORDS},
+        )
         decimal_comma = serializers.BooleanField(default=False)
         date_format = serializers.CharField(required=False, allow_blank=True, default="")
-
-        def validate_records(self, records: list) -> list:
-            if len(records) > MAX_RECORDS:
-                raise ValidationError(TOO_MANY_RECORDS)
-            return records
 
     class ErrorSerializer(serializers.Serializer):
         index = serializers.IntegerField(help_text="Position of the record in `records`, from 0")
@@ -107,6 +133,7 @@ class IngestApi(APIView):
     def post(self, request: Request, kind: str) -> Response:
         if kind not in KINDS:
             return Response({"detail": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}, status=404)
+        read_body(request, limit=settings.INGEST_MAX_REQUEST_BYTES)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.match(key):
             raise ValidationError({"detail": IDEMPOTENCY_KEY_INVALID})
