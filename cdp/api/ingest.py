@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -37,7 +37,8 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 128
 IDEMPOTENCY_KEY_INVALID = (
     f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters (a UUID, for instance)"
 )
-_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}\Z")
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # Each kind of batch is a right of its own: consents speak for the customers, and only those given that right record
 # them (cdp.roles gives the three others to marketing, consents to the DPO).
 INGEST_PERMISSIONS = {
@@ -119,14 +120,23 @@ class IngestApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            404: OpenApiResponse(description="Unknown kind"),
+            409: OpenApiResponse(description=KEY_IN_USE),
+            422: OpenApiResponse(description=IDEMPOTENCY_KEY_REUSED),
+        },
         parameters=[
             OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(KINDS)),
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="Retrying with the same key changes nothing",
+                description=(
+                    "Retrying with the same key and body replays the first answer; the same key with another body is "
+                    "refused (422). Keys are the caller's own, per kind."
+                ),
+                pattern=IDEMPOTENCY_KEY_PATTERN,
             ),
         ],
     )
@@ -135,7 +145,7 @@ class IngestApi(APIView):
             return Response({"detail": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}, status=404)
         read_body(request, limit=settings.INGEST_MAX_REQUEST_BYTES)
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise ValidationError({"detail": IDEMPOTENCY_KEY_INVALID})
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
