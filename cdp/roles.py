@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.change_mergereview",  # decides the identity review queue
         "consent.view_*",
         "consent.add_consentevent",  # a grant or a withdrawal taken on the phone or in store, with its proof
+        "consent.add_preferencekey",  # e-mails the customer their preference link, or prints it in a letter
         # Data-subject requests, their exports, erasure receipts and restrictions are the DPO's alone: a request
         # says who asked what, and how their identity was checked.
         *DPO_ONLY,

@@ -253,6 +253,12 @@ if PRODUCTION and not PREFERENCE_LINK_BASE_URL.startswith("https://"):
     # A link in an e-mail footer must reach the public site, over TLS: it carries the key to the customer's choices.
     raise ImproperlyConfigured("PRODUCTION=true needs PREFERENCE_LINK_BASE_URL: the site's public https:// address.")
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
+# Outgoing e-mail (preference links to customers, deadline warnings to the DPOs): EMAIL_URL as django-environ reads it
+# (smtp+tls://user:password@host:587). In development the messages are printed on the console instead.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://")
+globals().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clientele <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)
