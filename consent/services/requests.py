@@ -27,6 +27,7 @@ from consent.models import (
     RequestKind,
     RequestStatus,
 )
+from consent.services.export_files import request_exports_remove
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,9 @@ def _close(request: DataSubjectRequest, *, status: str, action: str, text: str, 
     request.closed_at = timezone.now()
     request.closed_by = actor
     request.save(update_fields=["status", "outcome", "closed_at", "closed_by"])
-    dsr_audit(request=request, action=action, actor=actor, from_status=before)
+    removed = request_exports_remove(request=request)  # a closed request keeps no copy of the subject's data
+    note = f"{removed} export file(s) removed" if removed else ""
+    dsr_audit(request=request, action=action, actor=actor, from_status=before, note=note)
     return request
 
 
