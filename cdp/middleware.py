@@ -22,3 +22,18 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
                 return self.handle_no_permission(request, view_func)
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def client_ip(request) -> str:
+    """The client's address: the connection's, or behind TRUSTED_PROXY_COUNT proxies the one the outermost trusted
+    proxy saw (X-Forwarded-For, read from the right, so a client cannot choose it)."""
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies]

@@ -4,6 +4,7 @@ files and API batches alike: PostgreSQL refuses a NUL in a text, and it would fa
 from __future__ import annotations
 
 import pytest
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cdp.ingest.reader import CONTROL_CHARACTER_IN_HEADER
@@ -21,7 +22,7 @@ CONTROLS = ("\x00", "\x07", "\x1b", "\x7f", "\x9f")
 @pytest.fixture
 def api(role_users) -> APIClient:
     client = APIClient()
-    client.login(username="marketing", password="a-test-password-9f2")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=role_users['marketing']).key}")
     return client
 
 
