@@ -275,6 +275,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3900)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers log through LOGGING above (its redaction included) instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "cdp.tasks.ingest_*": {"queue": "ingest"},
     "segments.tasks.*": {"queue": "ml"},
@@ -326,16 +328,29 @@ INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_0
 INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
 
 # --------------------------------------------------------------------------------------------------------------------
-# Logging: no personal data is ever logged, only ids and counts.
+# Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens
+# (cdp.logs.RedactFilter on every handler, runserver's access lines included; gunicorn.conf.py for gunicorn's).
 # --------------------------------------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "cdp.logs.RedactFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "axes.apps": {"level": "WARNING"},  # its start-up line, in every process and command
     },
 }
