@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from cdp.api.exceptions import api_error_response, is_api_request
@@ -40,6 +41,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@csrf_exempt
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Every path under /api/ that no endpoint takes: the API's JSON 404 (Django's debug page would be HTML)."""
+    return api_error_response(request, 404)
 
 
 LOCKED_OUT_STATUS = 429

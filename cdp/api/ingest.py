@@ -118,6 +118,11 @@ class IngestApi(APIView):
         replayed = serializers.BooleanField(help_text="True when this Idempotency-Key was already imported")
         errors = serializers.ListField(child=serializers.DictField())
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Before authentication: with a session, DRF's CSRF check parses the body, under Django's 2.5 MB limit.
+        read_body(request, limit=settings.INGEST_MAX_REQUEST_BYTES)
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         request=InputSerializer,
         responses={
@@ -143,7 +148,6 @@ class IngestApi(APIView):
     def post(self, request: Request, kind: str) -> Response:
         if kind not in KINDS:
             return Response({"detail": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}, status=404)
-        read_body(request, limit=settings.INGEST_MAX_REQUEST_BYTES)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise ValidationError({"detail": IDEMPOTENCY_KEY_INVALID})

@@ -62,6 +62,21 @@ def test_a_batch_of_the_contract_size_goes_through_over_http(live_server, role_u
 
 
 @pytest.mark.django_db
+def test_a_batch_of_the_contract_size_goes_through_with_a_session_too(role_users, settings):
+    # a signed-in analyst's browser session: DRF's CSRF check reads the body before the view does
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(role_users["marketing"])
+    client.get("/")  # the CSRF cookie, as a page sets it
+    body = json.dumps({"source": "till", "records": receipt_lines(MAX_RECORDS)})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post(
+        URL, body, content_type="application/json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
+    )
+    assert response.status_code == 200, response.content[:200]
+    assert response.json()["created"] == MAX_RECORDS
+
+
+@pytest.mark.django_db
 def test_a_body_over_the_ingest_limit_gets_a_413_in_json(role_users, settings):
     settings.INGEST_MAX_REQUEST_BYTES = 50_000
     api = APIClient()
@@ -104,6 +119,19 @@ def test_unknown_paths_and_malformed_ids_get_a_json_404(role_users, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert "detail" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_api_path_is_json_in_development_too(role_users, settings, debug):
+    settings.DEBUG = debug  # Django's debug 404 page is HTML
+    api = APIClient()
+    api.force_authenticate(role_users["dpo"])
+    for path in ("/api/v1/subject-requests/abc/", "/api/v1/nothing/", "/api/v1/me"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": NOT_FOUND}
+    assert api.post("/api/v1/subject-requests/abc/export/", {}).json() == {"detail": NOT_FOUND}
 
 
 @pytest.mark.django_db

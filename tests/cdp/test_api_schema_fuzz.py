@@ -64,3 +64,25 @@ schema = _schema()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_as_its_schema_says(case, api_data, in_test_transaction):
     case.call_and_validate()
+
+
+def test_the_schema_holds_every_operation_of_the_api():
+    """The fuzzing above covers what the schema names: every endpoint must be there."""
+    operations = {
+        (method.upper(), path)
+        for path, item in SchemaGenerator().get_schema(request=None, public=True)["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert operations == {
+        ("GET", "/api/v1/me/"),
+        ("POST", "/api/v1/ingest/{kind}/"),
+        ("GET", "/api/v1/customers/"),
+        ("GET", "/api/v1/customers/{customer_id}/"),
+        ("GET", "/api/v1/subject-requests/"),
+        ("POST", "/api/v1/subject-requests/"),
+        ("GET", "/api/v1/subject-requests/{id}/"),
+        ("POST", "/api/v1/subject-requests/{id}/export/"),
+        ("POST", "/api/v1/subject-requests/{id}/export-link/"),
+        ("GET", "/api/v1/subject-exports/{token}/"),
+    }
