@@ -394,7 +394,12 @@ class ImportBatch(models.Model):
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="imports")
     origin = models.CharField(max_length=255, blank=True, help_text="File name (without its folder) or 'api'.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
-    idempotency_key = models.CharField(max_length=128, blank=True, help_text="API batches: retrying a key is a no-op.")
+    idempotency_key = models.CharField(
+        max_length=128, blank=True, help_text="API batches: the caller's retry of the same body is a no-op."
+    )
+    request_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the API batch's parameters: a key stands for this body only."
+    )
     actor = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batches"
     )
@@ -413,9 +418,17 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # Each kind of data is a right of its own (the API's ingest endpoints and the roles check them); consents
+        # are consent.import_consentevent.
+        permissions = [
+            ("import_customers", "Can import customers"),
+            ("import_transactions", "Can import receipt lines"),
+            ("import_events", "Can import events"),
+        ]
         constraints = [
+            # An Idempotency-Key is its caller's, for one endpoint (kind): another user's key is another batch.
             models.UniqueConstraint(
-                fields=["kind", "source", "idempotency_key"],
+                fields=["actor", "kind", "idempotency_key"],
                 name="importbatch_unique_idempotency_key",
                 condition=~Q(idempotency_key=""),
             ),

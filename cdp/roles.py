@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.change_mergereview",  # decides the identity review queue
         "consent.view_*",
         "consent.add_consentevent",  # a grant or a withdrawal taken on the phone or in store, with its proof
+        "consent.add_preferencekey",  # e-mails the customer their preference link, or prints it in a letter
         # Data-subject requests, their exports, erasure receipts and restrictions are the DPO's alone: a request
         # says who asked what, and how their identity was checked.
         *DPO_ONLY,
@@ -51,7 +52,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.change_category",
         "cdp.add_product",
         "cdp.change_product",
-        "cdp.add_importbatch",
+        # Customers, receipt lines and events; never consents (consent.import_consentevent), which speak for the
+        # customers themselves.
+        "cdp.import_customers",
+        "cdp.import_transactions",
+        "cdp.import_events",
         "consent.view_purpose",
         "consent.view_channel",
         "segments.*",
@@ -64,7 +69,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cdp.view_interaction",
         "campaigns.view_*",
     ),
-    # The DPO handles data-subject requests, the processing register and erasure.
+    # The DPO handles data-subject requests, the processing register and erasure, and keeps the consent ledger (its
+    # imports included: consent.import_consentevent).
     ROLE_DPO: (
         "cdp.view_*",
         "cdp.change_customer",

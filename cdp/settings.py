@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "consent",
     "cdp",
     "segments",
@@ -68,7 +70,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise: static files keep their long cache; every answer of Django is no-store (personal data).
+    "cdp.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: answers a locked-out login attempt (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cdp.urls"
@@ -129,6 +136,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Argon2id first (OWASP's advice for password storage); older hashes are upgraded at their user's next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# A working day, and never beyond the browser's session: staff sessions read personal data.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair is locked out for LOGIN_LOCKOUT_MINUTES (the site's login and the admin's alike); a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cdp.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "cdp.middleware.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# Behind a proxy, the client's address is the one the trusted proxies (counted from the server) put in
+# X-Forwarded-For; 0 (the default) reads the connection's address alone, which a client cannot forge.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Internationalisation
@@ -164,6 +198,23 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): the product loads nothing from elsewhere and runs no inline script or style,
+# so the policy allows this site's own files and nothing else (images may be inline data: the admin's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
@@ -224,6 +275,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3900)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers log through LOGGING above (its redaction included) instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "cdp.tasks.ingest_*": {"queue": "ingest"},
     "segments.tasks.*": {"queue": "ml"},
@@ -253,9 +306,19 @@ if PRODUCTION and not PREFERENCE_LINK_BASE_URL.startswith("https://"):
     # A link in an e-mail footer must reach the public site, over TLS: it carries the key to the customer's choices.
     raise ImproperlyConfigured("PRODUCTION=true needs PREFERENCE_LINK_BASE_URL: the site's public https:// address.")
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
+# Outgoing e-mail (preference links to customers, deadline warnings to the DPOs): EMAIL_URL as django-environ reads it
+# (smtp+tls://user:password@host:587). In development the messages are printed on the console instead.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://")
+globals().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clientele <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)
+# The ingest API's request bodies: MAX_RECORDS (10,000) records of up to 2 KB each on average (demo receipt lines
+# weigh 0.3 KB); every other request keeps Django's 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE). A proxy in front must let
+# bodies this large through (nginx: client_max_body_size).
+INGEST_MAX_REQUEST_BYTES = env.int("INGEST_MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
 # A receipt-line import at least this big, into tables holding fewer lines than it brings, drops the indexes of
 # receipts and lines (the lines' primary key too) and builds them again after its inserts (the tables are locked
 # meanwhile).
@@ -265,13 +328,31 @@ INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_0
 INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
 
 # --------------------------------------------------------------------------------------------------------------------
-# Logging: no personal data is ever logged, only ids and counts.
+# Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens
+# (cdp.logs.RedactFilter on every handler, runserver's access lines included; gunicorn.conf.py for gunicorn's).
 # --------------------------------------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "cdp.logs.RedactFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own handlers (its console one in DEBUG, mail to ADMINS) give way to the redacting ones above.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "axes.apps": {"level": "WARNING"},  # its start-up line, in every process and command
+    },
 }

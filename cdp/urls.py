@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from cdp import views
 
@@ -24,8 +24,11 @@ urlpatterns = [
     path("privacy/", include("consent.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    # Last: any other path under /api/ (an unknown endpoint, an id that is not one) is a JSON 404, DEBUG or not.
+    re_path(r"^api/", views.api_not_found),
 ]
 
+handler400 = "cdp.views.bad_request"
 handler403 = "cdp.views.permission_denied"
 handler404 = "cdp.views.page_not_found"
 handler500 = "cdp.views.server_error"

@@ -1,18 +1,24 @@
-"""The consent app's pages: the customer's preference page (public, reached by a signed link) and the staff's link.
+"""The consent app's pages: the customer's preference page (public, reached by a signed link) and the staff's actions
+that deliver a link to the customer (by e-mail, or in a letter they print).
 
 The public pages need no login (``login_not_required``) and show nothing without a valid link: an expired, forged or
 altered one gets the same plain "not found" page, whatever went wrong. They are never cached, never indexed, and send
-no referrer to other sites, so the link does not travel further than the customer's browser and this site.
+no referrer to other sites, so the link does not travel further than the customer's browser and this site. They
+refuse to act for a signed-in user: the page is the customer's, and staff record what a customer told them in the
+consent ledger, with their evidence and their name.
 """
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from functools import wraps
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -26,11 +32,13 @@ from consent.services.preferences import (
     InvalidPreferenceLink,
     PreferenceChoice,
     preference_choices,
-    preference_link_customer,
-    preference_link_mint,
+    preference_letter,
+    preference_link_email,
+    preference_link_resolve,
     preference_request_create,
     preferences_update,
 )
+from consent.services.subject import subject_survivor
 
 DONE_MESSAGES = {
     "saved": _("Your choices are saved."),
@@ -40,6 +48,10 @@ DONE_MESSAGES = {
     "already": _("A request of this kind is already being handled. We answer within one month of it."),
 }
 CONFIRM_ERASURE = _("Tick the box to confirm that you ask for the erasure of your data.")
+LINK_EMAILED = _("The link to the customer's privacy choices was e-mailed to the customer's address.")
+EMAIL_NOT_SENT = _("The e-mail could not be sent: the mail server refused it. Try again later, or print a letter.")
+UNKNOWN_DELIVERY = _("Choose how the link reaches the customer: by e-mail or in a letter.")
+DELIVERIES = ("email", "post")
 
 
 def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -49,7 +61,11 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @never_cache
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            # Staff never act as the customer: not a choice, not a request, not even a look at the page.
+            response = render(request, "consent/preferences_staff.html", status=403)
+        else:
+            response = view(request, *args, **kwargs)
         # Same-origin only: the link never reaches another site. ("no-referrer" would make browsers send a null
         # Origin with the page's own forms, which the CSRF check rightly refuses.)
         response["Referrer-Policy"] = "same-origin"
@@ -109,16 +125,19 @@ def _page(request: HttpRequest, token: str, customer, form=None, erasure_error: 
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        customer = preference_link_customer(token=token)
+        link = preference_link_resolve(token=token)
     except InvalidPreferenceLink:
         return _invalid(request)
+    customer = link.customer
     if request.method != "POST":
         return _page(request, token, customer)
     form = PreferencesForm(request.POST, choices=preference_choices(customer=customer))
     if not form.is_valid():
         return _page(request, token, customer, form=form)
     address, user_agent = _client(request)
-    events = preferences_update(customer=customer, choices=form.decided(), ip_address=address, user_agent=user_agent)
+    events = preferences_update(
+        customer=customer, choices=form.decided(), ip_address=address, user_agent=user_agent, link=link.key
+    )
     done = "saved" if events else "unchanged"
     return HttpResponseRedirect(f"{reverse('consent:preferences', kwargs={'token': token})}?done={done}")
 
@@ -127,25 +146,56 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def preferences_request(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        customer = preference_link_customer(token=token)
+        link = preference_link_resolve(token=token)
     except InvalidPreferenceLink:
         return _invalid(request)
+    customer = link.customer
     kind = request.POST.get("kind", "")
     if kind not in REQUEST_KINDS:
         return _page(request, token, customer)
     if kind == "erasure" and request.POST.get("confirm") != "yes":
         return _page(request, token, customer, erasure_error=CONFIRM_ERASURE)
-    _, created = preference_request_create(customer=customer, kind=kind)
+    _, created = preference_request_create(customer=customer, kind=kind, link=link.key)
     done = kind if created else "already"
     return HttpResponseRedirect(f"{reverse('consent:preferences', kwargs={'token': token})}?done={done}")
 
 
+def _base_url(request: HttpRequest) -> str:
+    return getattr(settings, "PREFERENCE_LINK_BASE_URL", "") or request.build_absolute_uri("/")
+
+
 @require_POST
-@permission_required("consent.view_preferencekey", raise_exception=True)
+@permission_required("consent.add_preferencekey", raise_exception=True)
 def preference_link(request: HttpRequest, customer_id) -> HttpResponse:
-    """For CRM staff and the DPO: a customer's link, to send them (by e-mail, or read out on the phone)."""
-    customer = get_object_or_404(subject_model()._default_manager, pk=customer_id)
-    base_url = getattr(settings, "PREFERENCE_LINK_BASE_URL", "") or request.build_absolute_uri("/")
-    link = preference_link_mint(customer=customer, base_url=base_url)
+    """For CRM staff and the DPO: deliver a customer's link to the customer, never to themselves.
+
+    ``delivery=email`` e-mails it to the customer's address (staff see a confirmation, not the link);
+    ``delivery=post`` gives a letter to print and post to the customer's address, whose link names who printed it.
+    A merged customer's link is the survivor's.
+    """
+    customer = subject_survivor(get_object_or_404(subject_model()._default_manager, pk=customer_id))
+    profile = reverse("customers:profile", args=[customer.pk])
+    delivery = request.POST.get("delivery", "")
+    if delivery not in DELIVERIES:
+        messages.error(request, UNKNOWN_DELIVERY)
+        return HttpResponseRedirect(profile)
+    try:
+        if delivery == "post":
+            letter = preference_letter(customer=customer, actor=request.user, base_url=_base_url(request))
+        else:
+            preference_link_email(customer=customer, actor=request.user, base_url=_base_url(request))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return HttpResponseRedirect(profile)
+    except (OSError, smtplib.SMTPException):
+        messages.error(request, EMAIL_NOT_SENT)
+        return HttpResponseRedirect(profile)
+    if delivery == "email":
+        messages.success(request, LINK_EMAILED)
+        return HttpResponseRedirect(profile)
     days = getattr(settings, "PREFERENCE_LINK_MAX_AGE_DAYS", None)
-    return render(request, "consent/preference_link.html", {"customer": customer, "link": link, "days": days})
+    response = render(
+        request, "consent/preference_letter.html", {"customer": letter.customer, "link": letter.link, "days": days}
+    )
+    response["Cache-Control"] = "no-store"
+    return response

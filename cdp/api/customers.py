@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from django.urls import reverse
 
+from cdp.api.schema import ErrorSerializer
 from cdp.money import from_minor
 from cdp.profile.panels import panels_api
 from cdp.profile.selectors import (
@@ -26,6 +27,7 @@ from cdp.profile.selectors import (
     customer_spend_by_month,
     customer_timeline,
 )
+from consent.api.params import QueryParameters
 
 CUSTOMER_NOT_FOUND = "No customer has this id."
 CUSTOMER_MERGED = "This customer was merged into {survivor_id}."
@@ -41,10 +43,6 @@ class CanReadProfiles(permissions.BasePermission):
         return bool(request.user and request.user.has_perms(PROFILE_PERMISSIONS))
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class CustomerListApi(APIView):
     """Search customers by name (typo-tolerant), e-mail, phone, external id or loyalty card; best matches first."""
 
@@ -53,7 +51,7 @@ class CustomerListApi(APIView):
     class Pagination(PageNumberPagination):
         page_size = PAGE_SIZE
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryParameters):
         q = serializers.CharField(min_length=MIN_QUERY_LENGTH, max_length=MAX_QUERY_LENGTH)
         page = serializers.IntegerField(min_value=1, required=False)
 

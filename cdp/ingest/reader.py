@@ -5,11 +5,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cdp.ingest.types import FileUnusable, ImportOptions
+
+CONTROL_CHARACTER_IN_HEADER = "control character (a binary file, or the wrong --encoding?)"
 
 csv.field_size_limit(10 * 1024 * 1024)
 
@@ -68,6 +71,9 @@ class CsvSource:
         if any(not is_valid_text(name) for name in header):
             handle.close()
             raise FileUnusable(f"the header is not valid {options.encoding} text (try --encoding latin-1)")
+        if any(control_character(name) for name in header):
+            handle.close()
+            raise FileUnusable(f"the header holds a {CONTROL_CHARACTER_IN_HEADER}")
         fields = [options.mapping.get(_loose(name), _loose(name).replace(" ", "_")) for name in header]
         duplicates = sorted({name for name in fields if fields.count(name) > 1 and name})
         if duplicates:
@@ -97,6 +103,16 @@ class CsvSource:
 
     def close(self) -> None:
         self._handle.close()
+
+
+# Control characters (C0 and C1, DEL) but tab, line feed and carriage return, which the normalisers read as spaces.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_character(value: str) -> str | None:
+    """The first control character of `value` as U+XXXX, or None when it has none."""
+    found = CONTROL_CHARACTERS.search(value)
+    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def is_valid_text(value: str) -> bool:

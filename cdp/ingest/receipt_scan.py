@@ -76,9 +76,14 @@ ISO_TIMESTAMP = (
 )
 
 
+# Control characters the whitespace above leaves out (cdp.ingest.reader.CONTROL_CHARACTERS): a value holding one is
+# read by Python, which refuses its row.
+_CONTROLS = r"\x{0}-\x{8}\x{e}-\x{1b}\x{7f}-\x{9f}"
+
+
 def _plain(*, required: bool = False, exclude: str = "") -> str:
     """Text that normalise_code leaves as it is: runs of other characters with single spaces between them."""
-    solid = f"[^{_SPACES}{exclude}]"
+    solid = f"[^{_SPACES}{_CONTROLS}{exclude}]"
     runs = f"{solid}+(?: {solid}+)*"
     return runs if required else f"(?:{runs})?"
 

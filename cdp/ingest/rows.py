@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from cdp import normalise as norm
 from cdp.ingest import types as t
-from cdp.ingest.reader import is_valid_text
+from cdp.ingest.reader import control_character, is_valid_text
 from cdp.models import Category, Interaction, PersonFields, Product, Receipt, SourceRecord, Store
 from consent.models import ConsentStatus
 from consent.selectors import ConsentVocabulary, consent_vocabulary
@@ -157,8 +158,14 @@ def check_lengths(values: dict[str, Any], limits: dict[str, int], reasons: Reaso
 
 def _validate_raw(raw: dict[str, str], kind: str, reasons: Reasons, options: t.ImportOptions) -> None:
     for name, value in raw.items():
-        if name != "__extra__" and isinstance(value, str) and not is_valid_text(value):
+        if name == "__extra__" or not isinstance(value, str):
+            continue
+        if not is_valid_text(value):
             reasons.append(f"{t.NOT_VALID_TEXT} {options.encoding} in column {name!r} (try --encoding)")
+        elif code := control_character(value):
+            reasons.append(f"{t.CONTROL_CHARACTER} {code} in column {name!r}")
+        if code := control_character(name):
+            reasons.append(f"{t.CONTROL_CHARACTER} {code} in a column name")
     for name in REQUIRED[kind]:
         if not (raw.get(name) or "").strip():
             reasons.append(f"{t.MISSING_REQUIRED} {name!r}")
@@ -345,7 +352,27 @@ def _parse_properties(value: str | None) -> dict:
         parsed = None
     if not isinstance(parsed, dict):
         raise norm.NormalisationError(t.INVALID_PROPERTIES)
+    code = _control_character_within(parsed)
+    if code:
+        raise norm.NormalisationError(f"{t.CONTROL_CHARACTER} {code} in properties")
     return parsed
+
+
+def _control_character_within(value: Any) -> str | None:
+    """The first control character of a JSON value's keys and strings (a JSON escape such as \\u0000 decodes to one)."""
+    if isinstance(value, str):
+        return control_character(value)
+    if isinstance(value, dict):
+        items: Iterable[Any] = (part for pair in value.items() for part in pair)
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        code = _control_character_within(item)
+        if code:
+            return code
+    return None
 
 
 def event_key(*parts: Any) -> str:

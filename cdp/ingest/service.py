@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import time
@@ -37,6 +38,7 @@ from consent.services.register import (
     ACTIVITY_CUSTOMER_DATA_IMPORT,
     processing_run_record,
 )
+from consent.spreadsheet import spreadsheet_writer
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class ErrorSink:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._handle)
+            self._writer = spreadsheet_writer(self._handle)  # people open it in a spreadsheet
             self._writer.writerow(["row", "reasons", *self._header])
 
     def add(self, row: int, reasons: Iterable[str], raw: dict[str, Any], original: list[str] | None = None) -> None:
@@ -305,6 +307,39 @@ def _bulk_path_imports(kind, csv_source, options, source, ctx, sink, result, pro
     return pg_transactions.import_file_pg(job=job, ctx=ctx, sink=sink, result=result, progress=progress)
 
 
+def request_digest(*, kind: str, source_key: str, records: list[dict[str, Any]], options: t.ImportOptions) -> str:
+    """SHA-256 of what an API batch asks for: the same key with another digest is another request."""
+    payload = {
+        "kind": kind,
+        "source": source_key,
+        "records": records,
+        "decimal_comma": options.decimal_comma,
+        "date_format": options.date_format or "",
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _previous_batch(*, kind: str, key: str, digest: str, actor) -> ImportBatch | None:
+    """The caller's batch under `key` for this kind, when it is to be replayed; None when the call is to run.
+
+    Follows Stripe's rule for idempotent requests: a key belongs to its caller and endpoint, and stands for one body.
+    """
+    previous = ImportBatch.objects.filter(actor=actor, kind=kind, idempotency_key=key).first()
+    if previous is None:
+        return None
+    if previous.request_digest != digest:
+        raise t.IdempotencyKeyReused(key)
+    if previous.status == ImportBatch.Status.RUNNING:
+        raise t.BatchInProgress(key)
+    if previous.status in (ImportBatch.Status.FAILED, ImportBatch.Status.INTERRUPTED):
+        # Nothing of a failed call was kept (one transaction): the retry runs again, the old batch keeps its record.
+        previous.idempotency_key = ""
+        previous.save(update_fields=["idempotency_key"])
+        return None
+    return previous
+
+
 def import_records(
     *,
     kind: str,
@@ -316,21 +351,18 @@ def import_records(
 ) -> tuple[t.ImportResult, bool]:
     """Import an API batch of records (dicts of field → value). Returns (result, replayed).
 
-    With an idempotency key, a batch already imported under the same key is not written again: its stored result is
-    returned, marked as a replay.
+    With an idempotency key, the caller's batch already imported under the same key for this kind, with the same
+    parameters, is not written again: its stored result is returned, marked as a replay. The same key with other
+    parameters raises IdempotencyKeyReused; another caller's key is no concern of this one.
     """
     options = replace((options or t.ImportOptions()).resolved(), batch_size=max(1, len(records)))  # one transaction
-    source = source_get_or_create(source_key)
+    digest = ""
     if idempotency_key:
-        previous = ImportBatch.objects.filter(kind=kind, source=source, idempotency_key=idempotency_key).first()
-        if previous is not None and previous.status == ImportBatch.Status.RUNNING:
-            raise t.BatchInProgress(idempotency_key)
-        if previous is not None and previous.status in (ImportBatch.Status.FAILED, ImportBatch.Status.INTERRUPTED):
-            # Nothing of a failed call was kept (one transaction): the retry runs again, the old batch keeps its record.
-            previous.idempotency_key = ""
-            previous.save(update_fields=["idempotency_key"])
-        elif previous is not None:
+        digest = request_digest(kind=kind, source_key=source_key, records=records, options=options)
+        previous = _previous_batch(kind=kind, key=idempotency_key, digest=digest, actor=actor)
+        if previous is not None:
             return _result_of(previous), True
+    source = source_get_or_create(source_key)
     columns = frozenset(name for record in records for name in record)
     _check_columns(kind, columns)
     result = t.ImportResult(kind=kind, source=source.key, started_at=timezone.now())
@@ -340,6 +372,7 @@ def import_records(
         origin="api",
         actor=actor,
         idempotency_key=idempotency_key or "",
+        request_digest=digest,
         options=_options_record(options),
     )
     result.batch_id = batch.pk

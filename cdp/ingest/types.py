@@ -18,6 +18,7 @@ MISSING_REQUIRED = "missing required field"
 DUPLICATE_ROW = "duplicate of row"
 FUTURE_DATE = "in the future"
 NOT_VALID_TEXT = "not valid text in encoding"
+CONTROL_CHARACTER = "control character"  # NUL, bell, escape...: never text a person typed
 NEGATIVE_PRICE = "negative unit price"
 NEGATIVE_DISCOUNT = "negative discount"
 DISCOUNT_TOO_LARGE = "discount larger than the line amount"
@@ -113,3 +114,7 @@ class RowRejected(Exception):  # noqa: N818
 
 class BatchInProgress(Exception):  # noqa: N818
     """An API batch with the same idempotency key is still being imported."""
+
+
+class IdempotencyKeyReused(Exception):  # noqa: N818
+    """The caller already sent another body under this Idempotency-Key: replaying it would drop the new records."""

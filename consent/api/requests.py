@@ -17,15 +17,24 @@ from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
 
+from consent.api.params import QueryParameters
 from consent.models import DataSubjectRequest, RequestChannel, RequestKind
 from consent.registry import subject_model
-from consent.services.export import subject_export_claim, subject_export_discard, subject_export_link
+from consent.services.export import (
+    EXPORT_GONE,
+    LINK_EXPIRED,
+    LINK_UNKNOWN,
+    subject_export_claim,
+    subject_export_discard,
+    subject_export_link,
+)
 from consent.services.requests import dsr_create, dsr_require_verified
 from consent.tasks import subject_export_task
 
 REQUEST_NOT_FOUND = "No data-subject request has this id."
 CUSTOMER_NOT_FOUND = "No customer has this id."
 NO_EXPORT_READY = "No export is ready to download: produce one first."
+NO_EXPORT_FOR_KIND = "only access and portability requests have an export"
 
 
 def _perm(codename: str, what: str) -> type[permissions.BasePermission]:
@@ -94,7 +103,7 @@ class RequestListApi(APIView):
         details = serializers.CharField(required=False, allow_blank=True, default="")
         objection_scope = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryParameters):
         status = serializers.ChoiceField(choices=["open", "overdue", "all"], default="open")
         page = serializers.IntegerField(min_value=1, required=False)
 
@@ -143,11 +152,17 @@ class RequestExportApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanChange]
 
-    @extend_schema(request=None, responses={202: OpenApiResponse(description="Export queued")})
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(description="Export queued"),
+            400: OpenApiResponse(description=f"{NO_EXPORT_FOR_KIND}, or the request is not verified or closed"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         found = _get(pk)
         if found.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-            raise ValidationError("only access and portability requests have an export")
+            raise ValidationError(NO_EXPORT_FOR_KIND)
         dsr_require_verified(found)
         user_id = request.user.pk
         transaction.on_commit(lambda: subject_export_task.delay(found.pk, user_id))
@@ -180,9 +195,20 @@ class ExportDownloadApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanChange]
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, 400: OpenApiResponse()})
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description=LINK_UNKNOWN),
+            410: OpenApiResponse(description=f"{LINK_EXPIRED}, or {EXPORT_GONE}"),
+        }
+    )
     def get(self, request: Request, token: str) -> FileResponse:
-        path = subject_export_claim(token=token, actor=request.user)
+        try:
+            path = subject_export_claim(token=token, actor=request.user)
+        except ValidationError as exc:
+            if LINK_UNKNOWN in exc.messages:
+                raise NotFound(LINK_UNKNOWN) from exc
+            return Response({"detail": "; ".join(exc.messages)}, status=status.HTTP_410_GONE)
         handle = path.open("rb")
         subject_export_discard(path=path)
         return FileResponse(handle, as_attachment=True, filename="personal-data-export.zip")

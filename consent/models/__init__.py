@@ -1,7 +1,7 @@
 """The consent app's models, one module per aggregate; every model is re-exported here."""
 
 from consent.models.ledger import Channel, ConsentEvent, ConsentStatus, LegalBasis, PolicyVersion, Purpose
-from consent.models.preferences import PreferenceKey
+from consent.models.preferences import LinkDelivery, PreferenceKey
 from consent.models.register import Controller, DpiaStatus, ProcessingActivity, ProcessingRun, RunStatus
 from consent.models.requests import (
     DataSubjectRequest,
@@ -27,6 +27,7 @@ __all__ = [
     "ErasureReceipt",
     "LegalBasis",
     "PolicyVersion",
+    "LinkDelivery",
     "PreferenceKey",
     "ProcessingActivity",
     "ProcessingRestriction",

@@ -133,6 +133,11 @@ class ConsentEvent(models.Model):
     )
 
     class Meta:
+        permissions = [
+            # Batches of consents (API, files) speak for many customers at once: a right of its own, given to the
+            # integration that collects consent, never implied by importing other data.
+            ("import_consentevent", "Can import consent events in batches"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source_key", "event_key"], name="consentevent_unique_event"),
             models.CheckConstraint(condition=Q(status__in=ConsentStatus.values), name="consentevent_known_status"),

@@ -26,7 +26,7 @@ from consent.models import ErasureReceipt, RequestAction, RequestKind, SubjectEx
 from consent.registry import Erasure, PersonalData, registry, subject_model
 from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
-from consent.services.subject import Subject, history_model, subject_resolve
+from consent.services.subject import Subject, history_model, subject_resolve, subject_survivor
 from consent.services.suppression import keys_identifiers, suppression_add, suppression_digest
 
 logger = logging.getLogger(__name__)
@@ -71,12 +71,7 @@ def _history_condition(entry: PersonalData, subject: Subject, planned: dict[type
 
 def _follow_merges(customer):
     """A customer merged into another is that other customer now: erasure applies to the survivor's whole record."""
-    model = subject_model()
-    seen = set()
-    while getattr(customer, "merged_into_id", None) and customer.pk not in seen:
-        seen.add(customer.pk)
-        customer = model._default_manager.get(pk=customer.merged_into_id)
-    return customer
+    return subject_survivor(customer)
 
 
 def _check(customer, reason: str, request) -> None:

@@ -8,7 +8,6 @@ random name (never a personal value), recorded as a SubjectExport, and handed ou
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -29,9 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import DataSubjectRequest, Purpose, RequestAction, SubjectExport
+from consent.services.export_files import request_exports_remove, unlink_under_media
 from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
 from consent.services.subject import Subject, history_rows, registered_rows, subject_resolve
+from consent.spreadsheet import spreadsheet_writer
 
 EXPORT_DIR = "subject_exports"
 LINK_LIFETIME = dt.timedelta(hours=24)
@@ -80,7 +81,7 @@ def _purposes() -> list[dict[str, Any]]:
 
 def _csv_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet_writer(buffer)
     writer.writerow(fields)
     for row in rows:
         writer.writerow([_cell(row.get(name)) for name in fields])
@@ -180,7 +181,11 @@ def subject_export(*, customer, actor=None, request=None, out: Path | None = Non
             deleted_at=None if out is None else generated_at,  # a file handed over outside the media folder
         )
         if request is not None:
+            # One archive per request: the one produced before (downloaded or not) leaves the disk now.
+            replaced = request_exports_remove(request=request, keep=export)
             note = f"export {export.pk}: {export.size} bytes, sha256 {export.sha256[:16]}…"
+            if replaced:
+                note += f"; replaces the earlier archive ({replaced} file removed)"
             dsr_audit(request=request, action=RequestAction.EXPORT_PRODUCED, actor=actor, note=note)
         processing_run_record(
             activity=ACTIVITY_DSR_HANDLING,
@@ -256,10 +261,6 @@ def subject_export_purge(*, now: dt.datetime | None = None, max_age: dt.timedelt
     """
     cutoff = (now or timezone.now()) - max_age
     stale = list(SubjectExport.objects.filter(created_at__lt=cutoff).exclude(file="").values_list("pk", "file"))
-    root = Path(settings.MEDIA_ROOT).resolve()
-    for _, relative in stale:
-        path = (root / relative).resolve()
-        if root in path.parents:
-            path.unlink(missing_ok=True)
+    unlink_under_media([relative for _, relative in stale])
     SubjectExport.objects.filter(pk__in=[pk for pk, _ in stale]).update(file="", deleted_at=timezone.now())
     return len(stale)

@@ -2,8 +2,13 @@
 
 A link signs an opaque random key (``PreferenceKey``) with the time it was made: it carries no personal data, cannot
 be guessed or altered, and expires after PREFERENCE_LINK_MAX_AGE_DAYS. Every change of choice is a new event of the
-consent ledger, with the wording shown and the evidence (IP address and user agent), which is kept in the ledger
-only, never logged.
+consent ledger, with the wording shown and the evidence (IP address and user agent, and how the link was delivered),
+which is kept in the ledger only, never logged.
+
+A link goes to the customer, never to staff: the footers of the product's e-mails, an e-mail staff have sent to the
+customer's address, or a letter staff print for the customer's postal address (its own key, naming who printed it).
+Possession of a link proves the customer's identity for a request only when it came through one of those channels,
+which the request records. A link stands for the customer who holds its key now: after a merge, the survivor.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -26,15 +33,16 @@ from consent.models import (
     ConsentStatus,
     DataSubjectRequest,
     LegalBasis,
+    LinkDelivery,
     PolicyVersion,
     PreferenceKey,
     Purpose,
     RequestChannel,
     RequestKind,
 )
-from consent.registry import subject_model
 from consent.selectors import consent_current_state
 from consent.services.requests import dsr_create, dsr_verify_identity
+from consent.services.subject import subject_survivor, subject_survivors
 
 SALT = "consent.preferences"
 SOURCE_KEY = "preference_page"  # the ledger's source of the events captured on the page
@@ -47,6 +55,24 @@ REQUEST_KINDS = (RequestKind.ACCESS, RequestKind.ERASURE)
 
 INVALID_LINK = "this link is not valid or has expired"
 UNKNOWN_REQUEST_KIND = "the page can ask for a copy of the data or for erasure, not"
+NO_EMAIL_ADDRESS = "the customer has no e-mail address: print a letter instead"
+NO_POSTAL_ADDRESS = "the customer has no postal address (street, postcode and city) to send a letter to"
+EMAIL_SUBJECT = "Your privacy choices"
+EMAIL_BODY = """Hello{name},
+
+You asked us for the link to your privacy choices. It leads to a page where you decide what we may do with your
+data, and where you can ask for a copy of it or for its erasure:
+
+{link}
+
+The link is valid for {days} days and is for you alone: do not pass it on.
+"""
+# Channels the customer controls: a link that came through one proves, on the page, that its holder is the customer.
+VERIFYING_DELIVERIES = (LinkDelivery.EMAIL, LinkDelivery.POST)
+UNVERIFIED_REQUEST = (
+    "Asked on the preference page through a link of unknown delivery: possession of the link does not prove the "
+    "requester's identity, which is still to verify."
+)
 
 
 class InvalidPreferenceLink(Exception):
@@ -76,23 +102,33 @@ def _max_age() -> dt.timedelta:
     return dt.timedelta(days=getattr(settings, "PREFERENCE_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS))
 
 
+def _new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def preference_keys_ensure(*, customer_ids: Iterable[Any]) -> dict[Any, str]:
-    """customer id -> the customer's preference key, creating the missing ones in one insert."""
-    ids = list(dict.fromkeys(customer_ids))
+    """customer id -> the key of the footers of the product's e-mails to the customer, creating the missing ones.
+
+    A merged customer's id gets its survivor's key: the link always leads to the customer record in use.
+    """
+    survivors = subject_survivors(customer_ids)
+    wanted = list(dict.fromkeys(survivors.values()))
     keys: dict[Any, str] = {}
+    footers = PreferenceKey.objects.filter(
+        customer_id__in=wanted, delivered_via=LinkDelivery.EMAIL, issued_by__isnull=True
+    )
     # Newest first, so the oldest is written last: a customer holding several keys (after a merge) keeps one.
-    for customer_id, key in (
-        PreferenceKey.objects.filter(customer_id__in=ids)
-        .order_by("-created_at", "-pk")
-        .values_list("customer_id", "key")
-    ):
+    for customer_id, key in footers.order_by("-created_at", "-pk").values_list("customer_id", "key"):
         keys[customer_id] = key
-    missing = [customer_id for customer_id in ids if customer_id not in keys]
+    missing = [customer_id for customer_id in wanted if customer_id not in keys]
     if missing:
-        created = [PreferenceKey(customer_id=customer_id, key=secrets.token_urlsafe(16)) for customer_id in missing]
+        created = [
+            PreferenceKey(customer_id=customer_id, key=_new_key(), delivered_via=LinkDelivery.EMAIL)
+            for customer_id in missing
+        ]
         PreferenceKey.objects.bulk_create(created, batch_size=1000)
         keys.update({row.customer_id: row.key for row in created})
-    return keys
+    return {given: keys[survivor] for given, survivor in survivors.items()}
 
 
 def _link(key: str, base_url: str | None) -> str:
@@ -103,9 +139,10 @@ def _link(key: str, base_url: str | None) -> str:
 
 
 def preference_links_mint(*, customer_ids: Iterable[Any], base_url: str | None = None) -> dict[Any, str]:
-    """customer id -> a signed link to their preference page, for the footers of a whole send at once.
+    """customer id -> a signed link to their preference page, for the footers of a whole send of e-mails at once.
 
-    Absolute when PREFERENCE_LINK_BASE_URL (or `base_url`) is set; valid for PREFERENCE_LINK_MAX_AGE_DAYS.
+    Absolute when PREFERENCE_LINK_BASE_URL (or `base_url`) is set; valid for PREFERENCE_LINK_MAX_AGE_DAYS. Only for
+    e-mails sent to the customers' own addresses: the links count as delivered there.
     """
     return {
         customer_id: _link(key, base_url)
@@ -114,21 +151,99 @@ def preference_links_mint(*, customer_ids: Iterable[Any], base_url: str | None =
 
 
 def preference_link_mint(*, customer, base_url: str | None = None) -> str:
-    """A signed link to one customer's preference page (e-mail footer, or for CRM staff to send)."""
+    """A signed link to one customer's preference page, for the footer of an e-mail to the customer's address."""
     return preference_links_mint(customer_ids=[customer.pk], base_url=base_url)[customer.pk]
 
 
-def preference_link_customer(*, token: str):
-    """The customer a link stands for. Raises InvalidPreferenceLink, whatever the reason, with no detail."""
+def _issue(customer, delivered_via: str, actor) -> PreferenceKey:
+    return PreferenceKey.objects.create(
+        customer=customer, key=_new_key(), delivered_via=delivered_via, issued_by=actor if actor else None
+    )
+
+
+@transaction.atomic
+def preference_link_email(*, customer, actor, base_url: str | None = None) -> PreferenceKey:
+    """E-mail the customer (the survivor, after a merge) a link of its own, at the request of `actor` (staff).
+
+    The link goes to the customer's address through Django's mail and nowhere else: staff never see it. Raises
+    ValidationError without an e-mail address; a mail server that refuses leaves no key behind (OSError, SMTP error).
+    """
+    customer = subject_survivor(customer)
+    address = (getattr(customer, "email", "") or "").strip()
+    if not address:
+        raise ValidationError(NO_EMAIL_ADDRESS)
+    issued = _issue(customer, LinkDelivery.EMAIL, actor)
+    first_name = (getattr(customer, "first_name", "") or "").strip()
+    body = EMAIL_BODY.format(
+        name=f" {first_name}" if first_name else "", link=_link(issued.key, base_url), days=_max_age().days
+    )
+    send_mail(subject=EMAIL_SUBJECT, message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[address])
+    return issued
+
+
+@dataclass(frozen=True)
+class PreferenceLetter:
+    """A letter to post: the customer's name and postal address, and the link printed for them."""
+
+    customer: Any
+    link: str
+    key: PreferenceKey
+
+
+def _postal_address(customer) -> bool:
+    return all((getattr(customer, name, "") or "").strip() for name in ("address", "postcode", "city"))
+
+
+@transaction.atomic
+def preference_letter(*, customer, actor, base_url: str | None = None) -> PreferenceLetter:
+    """A link of its own for a letter to the customer's postal address (the survivor's, after a merge), printed by
+    `actor`, whom the link's key names. Raises ValidationError when the customer has no postal address."""
+    customer = subject_survivor(customer)
+    if not _postal_address(customer):
+        raise ValidationError(NO_POSTAL_ADDRESS)
+    issued = _issue(customer, LinkDelivery.POST, actor)
+    return PreferenceLetter(customer=customer, link=_link(issued.key, base_url), key=issued)
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    """What a link stands for: the customer now (the survivor of a merge), and the key with its delivery."""
+
+    customer: Any
+    key: PreferenceKey
+
+
+def preference_link_resolve(*, token: str) -> ResolvedLink:
+    """The customer and delivery a link stands for. Raises InvalidPreferenceLink, whatever the reason, with no detail.
+
+    A key of a customer merged into another (a key made before the merge moved it) leads to the survivor, so that a
+    choice made on the page is always the surviving record's.
+    """
     try:
         key = signing.TimestampSigner(salt=SALT).unsign(token, max_age=_max_age())
     except signing.BadSignature as exc:  # SignatureExpired is a BadSignature
         raise InvalidPreferenceLink(INVALID_LINK) from exc
-    found = PreferenceKey.objects.filter(key=key).values_list("customer_id", flat=True).first()
-    customer = subject_model()._default_manager.filter(pk=found).first() if found is not None else None
-    if customer is None:
+    found = PreferenceKey.objects.select_related("customer", "issued_by").filter(key=key).first()
+    if found is None or found.customer is None:
         raise InvalidPreferenceLink(INVALID_LINK)
-    return customer
+    return ResolvedLink(customer=subject_survivor(found.customer), key=found)
+
+
+def preference_link_customer(*, token: str):
+    """The customer a link stands for (the survivor of a merge). Raises InvalidPreferenceLink."""
+    return preference_link_resolve(token=token).customer
+
+
+def delivery_note(key: PreferenceKey | None) -> str:
+    """How the link was delivered, in words, for the ledger's evidence and the request's identity check."""
+    if key is None or key.delivered_via not in VERIFYING_DELIVERIES:
+        return "link of unknown delivery"
+    when = timezone.localtime(key.created_at).strftime("%Y-%m-%d")
+    who = key.issued_by.get_username() if key.issued_by is not None else ""
+    if key.delivered_via == LinkDelivery.POST:
+        return f"link in a letter to the customer's postal address, printed by {who or 'unknown'} on {when}"
+    requested = f" at the request of {who}" if who else ""
+    return f"link e-mailed to the customer's address on {when}{requested}"
 
 
 def _latest_policies(purposes: Iterable[Purpose], now: dt.datetime) -> dict[int, PolicyVersion]:
@@ -173,8 +288,11 @@ def preference_choices(*, customer) -> list[PreferenceChoice]:
     return choices
 
 
-def _evidence(ip_address: str, user_agent: str) -> str:
-    return f"preference page, signed link; ip={ip_address or 'unknown'}; user_agent={(user_agent or 'unknown')[:500]}"
+def _evidence(ip_address: str, user_agent: str, link: PreferenceKey | None) -> str:
+    return (
+        f"preference page, signed link ({delivery_note(link)}); ip={ip_address or 'unknown'}; "
+        f"user_agent={(user_agent or 'unknown')[:500]}"
+    )
 
 
 @transaction.atomic
@@ -184,6 +302,7 @@ def preferences_update(
     choices: Mapping[str, bool],
     ip_address: str,
     user_agent: str,
+    link: PreferenceKey | None = None,
     occurred_at: dt.datetime | None = None,
 ) -> list[ConsentEvent]:
     """Record the customer's choices: one ledger event per purpose whose state changes, none when nothing does.
@@ -198,7 +317,7 @@ def preferences_update(
         return []
     purposes = {purpose.key: purpose for purpose in Purpose.objects.filter(key__in=changed)}
     policies = _latest_policies(purposes.values(), occurred_at)
-    evidence = _evidence(ip_address, user_agent)
+    evidence = _evidence(ip_address, user_agent, link)
     events = []
     for key, allowed in sorted(changed.items()):
         purpose = purposes[key]
@@ -228,17 +347,25 @@ def preferences_update(
 
 
 @transaction.atomic
-def preference_request_create(*, customer, kind: str) -> tuple[DataSubjectRequest, bool]:
+def preference_request_create(
+    *, customer, kind: str, link: PreferenceKey | None = None
+) -> tuple[DataSubjectRequest, bool]:
     """A request for a copy of the data or for erasure, made on the page. Returns (request, created).
 
-    The signed link proves the identity (only the customer received it), which the request records. A request of
-    the same kind still open is returned instead of a second one.
+    A link delivered to the customer's own address (e-mail or letter) proves the identity, and the request records
+    which; through a link of unknown delivery the request waits for the DPO to verify the identity. A request of the
+    same kind still open is returned instead of a second one.
     """
     if kind not in REQUEST_KINDS:
         raise ValueError(f"{UNKNOWN_REQUEST_KIND} {kind!r}")
     existing = DataSubjectRequest.objects.open().filter(customer=customer, kind=kind).order_by("pk").first()
     if existing is not None:
         return existing, False
+    if link is None or link.delivered_via not in VERIFYING_DELIVERIES:
+        request = dsr_create(
+            kind=kind, received_via=RequestChannel.PREFERENCE_PAGE, customer=customer, details=UNVERIFIED_REQUEST
+        )
+        return request, True
     request = dsr_create(kind=kind, received_via=RequestChannel.PREFERENCE_PAGE, customer=customer)
-    request = dsr_verify_identity(request=request, method=IDENTITY_VERIFICATION)
+    request = dsr_verify_identity(request=request, method=f"{IDENTITY_VERIFICATION}: {delivery_note(link)}")
     return request, True

@@ -6,7 +6,6 @@ also says what was actually done under it: how many runs were recorded, and the 
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from consent.models import ProcessingActivity, Purpose
+from consent.spreadsheet import spreadsheet_writer
 
 
 def _purposes(activity: ProcessingActivity) -> str:
@@ -88,7 +88,7 @@ def register_rows(activities: Iterable[ProcessingActivity]) -> list[list[str]]:
 def register_export_csv(*, activities: QuerySet[ProcessingActivity] | None = None) -> bytes:
     """One row per activity, one column per field; UTF-8 with a BOM so spreadsheet software reads accents."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet_writer(buffer)
     writer.writerow([field.label for field in ART30_FIELDS])
     writer.writerows(register_rows(register_activities(activities)))
     return buffer.getvalue().encode("utf-8-sig")

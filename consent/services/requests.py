@@ -27,6 +27,7 @@ from consent.models import (
     RequestKind,
     RequestStatus,
 )
+from consent.services.export_files import request_exports_remove
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ UNKNOWN_KIND = "unknown request kind"
 UNKNOWN_CHANNEL = "unknown channel of receipt"
 NO_SUBJECT = "a request needs a customer or a subject reference (how the requester identified themselves)"
 RECEIVED_IN_FUTURE = "the request cannot be received in the future"
+# GDPR applies from 25 May 2018 (Art. 99(2)): no request under it was received earlier.
+GDPR_APPLIES_FROM = dt.datetime(2018, 5, 25, tzinfo=dt.UTC)
+RECEIVED_BEFORE_GDPR = "the request cannot be received before the GDPR applied (25 May 2018)"
 NOT_OPEN = "the request is closed"
 ALREADY_VERIFIED = "the identity is already verified"
 NOT_VERIFIED = "verify the requester's identity first"
@@ -93,6 +97,8 @@ def dsr_check(
         errors["subject_reference"] = NO_SUBJECT
     if timezone.is_naive(received_at) or received_at > timezone.now() + dt.timedelta(minutes=5):
         errors["received_at"] = RECEIVED_IN_FUTURE
+    elif received_at < GDPR_APPLIES_FROM:
+        errors["received_at"] = RECEIVED_BEFORE_GDPR
     if kind == RequestKind.OBJECTION:
         scope = objection_scope.strip() or OBJECTION_DIRECT_MARKETING
         if scope != OBJECTION_DIRECT_MARKETING and not Purpose.objects.filter(key=scope).exists():
@@ -230,7 +236,9 @@ def _close(request: DataSubjectRequest, *, status: str, action: str, text: str, 
     request.closed_at = timezone.now()
     request.closed_by = actor
     request.save(update_fields=["status", "outcome", "closed_at", "closed_by"])
-    dsr_audit(request=request, action=action, actor=actor, from_status=before)
+    removed = request_exports_remove(request=request)  # a closed request keeps no copy of the subject's data
+    note = f"{removed} export file(s) removed" if removed else ""
+    dsr_audit(request=request, action=action, actor=actor, from_status=before, note=note)
     return request
 
 

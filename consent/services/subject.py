@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,37 @@ def subject_resolve(customer) -> Subject:
         frontier = [pk for pk in merged if pk not in ids]
         ids.extend(frontier)
     return Subject(ids=tuple(ids), keys=registry.subject_keys(ids))
+
+
+MAX_MERGE_DEPTH = 50  # a chain of merges longer than this is a cycle in the data: it stops there
+
+
+def subject_survivor(customer):
+    """The customer record in use for `customer`: itself, or the customer it was merged into (transitively)."""
+    model = subject_model()
+    seen = set()
+    while getattr(customer, "merged_into_id", None) and customer.pk not in seen and len(seen) < MAX_MERGE_DEPTH:
+        seen.add(customer.pk)
+        customer = model._default_manager.get(pk=customer.merged_into_id)
+    return customer
+
+
+def subject_survivors(customer_ids: Iterable[Any]) -> dict[Any, Any]:
+    """customer id -> the id of the record in use for it (itself, or its survivor), in one query when none merged."""
+    model = subject_model()
+    current = {pk: pk for pk in dict.fromkeys(customer_ids)}
+    if not current or not _has_field(model, "merged_into"):
+        return current
+    for _ in range(MAX_MERGE_DEPTH):
+        targets = dict(
+            model._default_manager.filter(pk__in=set(current.values()), merged_into__isnull=False).values_list(
+                "pk", "merged_into"
+            )
+        )
+        if not targets:
+            break
+        current = {given: targets.get(now, now) for given, now in current.items()}
+    return current
 
 
 def _has_field(model: type[models.Model], name: str) -> bool:

@@ -192,7 +192,7 @@ def test_purposes_and_channels_are_read_once_per_import_not_once_per_row():
 
 def test_the_api_accepts_a_batch_of_consents(role_users):
     api = APIClient()
-    api.force_authenticate(role_users["marketing"])
+    api.force_authenticate(role_users["dpo"])
     records = [
         {"customer_external_id": "W1", "purpose": "email_marketing", "channel": "email", "status": "granted",
          "timestamp": "2025-05-01T10:00:00Z", "source": "web", "evidence": "form 3"},
@@ -204,7 +204,7 @@ def test_the_api_accepts_a_batch_of_consents(role_users):
     assert (body["kind"], body["created"], body["rejected"]) == ("consents", 1, 1)
     assert body["errors"] == [{"index": 1, "reasons": ["unknown purpose 'teleportation'"]}]
     event = ConsentEvent.objects.get()
-    assert (event.source_key, event.recorded_by, event.channel.key) == ("eshop", role_users["marketing"], "email")
+    assert (event.source_key, event.recorded_by, event.channel.key) == ("eshop", role_users["dpo"], "email")
 
 
 def test_a_policy_version_published_later_does_not_rewrite_the_ledger(tmp_path):

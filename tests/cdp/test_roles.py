@@ -36,6 +36,15 @@ def test_migrations_create_the_four_role_groups():
         ("crm", "consent.view_consentevent", True),
         ("crm", "consent.view_datasubjectrequest", False),
         ("crm", "consent.view_erasurereceipt", False),
+        # each kind of batch is a right of its own; consents only for those given exactly that right
+        ("marketing", "cdp.import_customers", True),
+        ("marketing", "cdp.import_transactions", True),
+        ("marketing", "cdp.import_events", True),
+        ("marketing", "consent.import_consentevent", False),
+        ("crm", "consent.import_consentevent", False),
+        ("crm", "cdp.import_customers", False),
+        ("dpo", "consent.import_consentevent", True),
+        ("dpo", "cdp.import_customers", False),
     ],
 )
 def test_role_permissions(role_users, role, permission, granted):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
 import pytest
 
 from django.urls import reverse
+from django.utils import timezone
 
+from consent.api.params import BLANK_PARAMETER
 from consent.api.requests import CUSTOMER_NOT_FOUND, NO_EXPORT_READY, REQUEST_NOT_FOUND
 from consent.models import DataSubjectRequest, RequestAction, SubjectExport
 from consent.services import requests as dsr
-from consent.services.export import LINK_UNKNOWN
+from consent.services.export import LINK_EXPIRED, LINK_UNKNOWN, subject_export, subject_export_link
 from tests.cdp.factories import SourceRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +113,7 @@ def test_the_export_is_produced_then_downloaded_once_through_its_link(
     with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
         assert "subject.json" in archive.namelist()
     again = dpo_client.get(link.json()["url"])
-    assert again.status_code == 400
+    assert again.status_code == 404
     assert LINK_UNKNOWN in str(again.json())
     actions = list(request.events.values_list("action", flat=True))
     assert RequestAction.EXPORT_PRODUCED in actions
@@ -129,3 +132,47 @@ def test_the_list_costs_the_same_queries_for_more_requests(dpo_client, django_as
     create(5)
     with django_assert_num_queries(len(few.captured_queries)):
         assert len(dpo_client.get(LIST).json()["results"]) == 7
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The schema and the API agree (what schema fuzzing found)
+
+
+def test_an_unknown_download_link_is_a_json_404_and_an_expired_one_a_410(dpo_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    response = dpo_client.get(reverse("consent-api:subject-export-download", args=["0"]))
+    assert response.status_code == 404
+    assert response.json() == {"detail": LINK_UNKNOWN}
+    customer = SourceRecordFactory().customer
+    export_path = subject_export(customer=customer)
+    export = SubjectExport.objects.get()
+    token = subject_export_link(export=export)
+    SubjectExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    response = dpo_client.get(reverse("consent-api:subject-export-download", args=[token]))
+    assert response.status_code == 410
+    assert response.json() == {"detail": LINK_EXPIRED}
+    assert export_path.exists()
+
+
+def test_a_request_received_before_the_gdpr_applied_is_refused(dpo_client):
+    response = dpo_client.post(
+        LIST, {"kind": "access", "subject_reference": "letter", "received_at": "1237-07-15T04:22:01+04:13"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"received_at": [dsr.RECEIVED_BEFORE_GDPR]}
+
+
+@pytest.mark.parametrize("query", ["status=", "page=", "status=open&page="])
+def test_a_query_parameter_given_empty_is_refused(dpo_client, query):
+    response = dpo_client.get(f"{LIST}?{query}")
+    assert response.status_code == 400
+    assert BLANK_PARAMETER in str(response.json())
+
+
+def test_the_schema_documents_every_refusal_of_the_export(dpo_client):
+    schema = dpo_client.get("/api/schema/?format=json").json()
+    export = schema["paths"]["/api/v1/subject-requests/{id}/export/"]["post"]["responses"]
+    assert {"202", "400", "401", "403", "404"} <= set(export)
+    assert "application/json" in export["404"]["content"]
+    download = schema["paths"]["/api/v1/subject-exports/{token}/"]["get"]["responses"]
+    assert {"200", "404", "410"} <= set(download)

@@ -11,12 +11,14 @@ from django.core import signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from cdp.identity.services import customer_merge
 from consent.models import (
     ConsentEvent,
     ConsentStatus,
     DataSubjectRequest,
+    LinkDelivery,
     PreferenceKey,
     Purpose,
     RequestChannel,
@@ -38,7 +40,7 @@ from consent.services.preferences import (
     preference_links_mint,
     preferences_update,
 )
-from consent.views import CONFIRM_ERASURE, DONE_MESSAGES
+from consent.views import CONFIRM_ERASURE, DONE_MESSAGES, LINK_EMAILED
 from tests.cdp.factories import CustomerFactory
 from tests.consent.factories import ConsentEventFactory
 
@@ -90,7 +92,7 @@ def test_a_link_leads_to_its_customer_and_carries_no_personal_data():
 def test_links_of_one_send_are_minted_together_and_reuse_each_customer_key(django_assert_max_num_queries):
     customers = CustomerFactory.create_batch(5)
     ids = [customer.pk for customer in customers]
-    with django_assert_max_num_queries(2):  # existing keys, then one insert of the missing ones
+    with django_assert_max_num_queries(3):  # merged customers among them, existing keys, one insert of the missing
         links = preference_links_mint(customer_ids=ids)
     assert set(links) == set(ids)
     assert PreferenceKey.objects.count() == 5
@@ -297,7 +299,8 @@ def test_asking_for_a_copy_creates_a_verified_request(client, customer, page):
         RequestChannel.PREFERENCE_PAGE,
         customer,
     )
-    assert request.identity_verification == IDENTITY_VERIFICATION
+    # the link of an e-mail's footer went to the customer's own address: it proves the identity, as the request says
+    assert request.identity_verification.startswith(f"{IDENTITY_VERIFICATION}: link e-mailed to the customer's address")
     assert request.status == RequestStatus.IN_PROGRESS
     # asking again while it is open does not open a second one
     assert client.post(f"{page}request/", {"kind": "access"})["Location"].endswith("?done=already")
@@ -330,15 +333,22 @@ def test_forms_are_protected_against_cross_site_requests(customer, page):
 # Staff
 
 
-def test_crm_staff_get_a_customer_link_from_the_profile(client, role_users, customer):
+def test_crm_staff_email_the_link_to_the_customer_and_never_see_it(client, role_users, customer, mailoutbox):
     client.force_login(role_users["crm"])
     profile = client.get(reverse("customers:profile", args=[customer.pk])).content.decode()
     url = reverse("consent:preference_link", args=[customer.pk])
     assert url in profile
-    response = client.post(url)
+    response = client.post(url, {"delivery": "email"}, follow=True)
     assert response.status_code == 200
-    link = response.context["link"]
+    assert escape(str(LINK_EMAILED)) in response.content.decode()
+    # the link went to the customer's address, and the staff's page holds no token
+    [message] = mailoutbox
+    assert message.to == [customer.email]
+    link = next(word for word in message.body.split() if "/privacy/preferences/" in word)
     assert preference_link_customer(token=token_of(link)) == customer
+    assert token_of(link) not in response.content.decode()
+    key = PreferenceKey.objects.get(customer=customer)
+    assert (key.delivered_via, key.issued_by) == (LinkDelivery.EMAIL, role_users["crm"])
 
 
 def test_marketing_staff_cannot_get_a_link(client, role_users, customer):
@@ -356,8 +366,8 @@ def test_the_staff_link_needs_a_login(client, customer):
 def test_the_page_reads_a_fixed_number_of_queries(client, customer, page, django_assert_num_queries):
     for key in ("email_marketing", "sms_marketing", "profiling"):
         ConsentEventFactory(customer=customer, purpose_key=key, channel_key=None)
-    # the key, the customer, the purposes, their wording, the customer's consents
-    with django_assert_num_queries(5):
+    # the key with its customer and issuer, the purposes, their wording, the customer's consents
+    with django_assert_num_queries(4):
         assert client.get(page).status_code == 200
 
 
