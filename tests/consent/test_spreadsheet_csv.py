@@ -1,6 +1,6 @@
-"""Every CSV the product writes is safe to open in a spreadsheet: a cell that could start a formula is escaped (OWASP's
-CSV injection guidance), in the portability archive, the rejected-rows file, the register and the clusters export;
-the archive's JSON keeps the values exact."""
+"""Every CSV people open in a spreadsheet is safe there: a cell that could start a formula is escaped (OWASP's CSV
+injection guidance) in the portability archive, the rejected-rows file and the register; the archive's JSON and the
+clusters export (an exchange file read by programs) keep the values exact."""
 
 from __future__ import annotations
 
@@ -118,10 +118,10 @@ def test_the_register_csv_escapes_its_cells():
     assert (mine["Activity"], mine["Security measures"]) == (ESCAPE + PAYLOADS[0], ESCAPE + PAYLOADS[2])
 
 
-def test_the_clusters_export_escapes_external_ids(tmp_path):
-    SourceRecordFactory(external_id=PAYLOADS[1])
+def test_the_clusters_export_keeps_external_ids_exact(tmp_path):
+    # the clusters export is DESIGN.md's exchange file, read by programs: ids come back exactly as imported
+    SourceRecordFactory(external_id="-1042")
     out = tmp_path / "clusters.csv"
     assert clusters_export(out) == 1
     rows = cells(out.read_text(encoding="utf-8"))
-    assert_no_formula(rows)
-    assert rows[1][1] == ESCAPE + PAYLOADS[1]
+    assert rows[1][1] == "-1042"

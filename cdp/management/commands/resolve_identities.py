@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from cdp.identity.services import clusters_export_rows, identity_resolve_all
-from consent.spreadsheet import spreadsheet_writer
 
 EXPORT_HEADER = ("source", "external_id", "customer_id")
 
@@ -17,7 +17,9 @@ def clusters_export(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = clusters_export_rows()
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = spreadsheet_writer(handle)
+        # An exchange file read by programs (DESIGN.md's contract): the ids exactly as the source files gave them,
+        # not escaped for a spreadsheet (an external id such as "-1042" must come back as it went in).
+        writer = csv.writer(handle)
         writer.writerow(EXPORT_HEADER)
         writer.writerows(rows)
     return len(rows)

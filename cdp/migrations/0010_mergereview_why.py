@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cdp', '0008_receiptline_product_unindexed'),
+        ('cdp', '0009_import_rights_and_idempotency_per_caller'),
     ]
 
     operations = [
