@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import operator
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, models
@@ -158,9 +159,25 @@ class Row:
     @classmethod
     def of(cls, model: type[models.Model], **values) -> Row:
         """A row of `model` with every concrete column: the given values, the others at their defaults."""
-        row = {field.attname: field.get_default() for field in model._meta.concrete_fields}
+        constants, callables = _defaults(model)
+        row = dict(constants)
+        for name, default in callables:
+            if name not in values:
+                row[name] = default()
         row.update(values)
         return cls(**row)
+
+
+@cache
+def _defaults(model: type[models.Model]) -> tuple[dict, tuple]:
+    """A model's column defaults: the constant ones (copied per row) and the callable ones (called per row)."""
+    constants, callables = {}, []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            callables.append((field.attname, field.default))
+        else:
+            constants[field.attname] = field.get_default()
+    return constants, tuple(callables)
 
 
 def history_insert(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -541,7 +541,26 @@ class ScoredPair:
     left: int
     right: int
     bayes_factor_log2: float
-    levels: dict[str, str]  # comparison -> label of the level the pair fell in
+    levels: Mapping[str, str]  # comparison -> label of the level the pair fell in (worked out when read)
+
+
+class _Levels(Mapping):
+    """The level labels of one scored pair, looked up when read: most pairs are never shown to anyone, and a label
+    per comparison for every candidate pair costs more than scoring them."""
+
+    __slots__ = ("_columns", "_index", "_labels")
+
+    def __init__(self, columns: dict[str, list], labels: dict[str, dict[float, str]], index: int) -> None:
+        self._columns, self._labels, self._index = columns, labels, index
+
+    def __getitem__(self, name: str) -> str:
+        return self._labels[name].get(round(self._columns[name][self._index], 6), "")
+
+    def __iter__(self):
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def level_labels(linker: Linker) -> dict[str, dict[float, str]]:
@@ -568,8 +587,7 @@ def _scored(linker: Linker, frame, prior_used: float) -> list[ScoredPair]:
     weights = table.column("match_weight").to_pylist()
     pairs = []
     for index, (left, right, weight) in enumerate(zip(lefts, rights, weights, strict=True)):
-        levels = {name: labels[name].get(round(values[index], 6), "") for name, values in columns.items()}
-        pairs.append(ScoredPair(min(left, right), max(left, right), weight - offset, levels))
+        pairs.append(ScoredPair(min(left, right), max(left, right), weight - offset, _Levels(columns, labels, index)))
     return pairs
 
 

@@ -360,7 +360,7 @@ def _reviews(loaded: Loaded, decision: Decision, run) -> list[MergeReview]:
         if strong_conflict([loaded.views[i] for i in groups[a]], [loaded.views[i] for i in groups[b]]):
             continue  # never merged, so never asked
         reviews[(left, right)] = MergeReview(
-            left_id=left, right_id=right, probability=probability, levels=levels, why=why[:1000], run=run
+            left_id=left, right_id=right, probability=probability, levels=dict(levels), why=why[:1000], run=run
         )
     return list(reviews.values())
 
