@@ -239,6 +239,22 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
+UNIT_SEPARATOR = "\x1f"  # refused in every imported value (control characters), so it can join values safely
+
+
+def pg_array(values: Sequence, db_type: str) -> tuple[str, object]:
+    """(SQL, parameter) of a PostgreSQL array of `values` of type `db_type`.
+
+    psycopg adapts an array element by element in Python, which costs more than the query for tens of thousands of
+    values; joined into one text that the server splits (``string_to_array``) it is one value to send. Values holding
+    the separator (or none at all) fall back to an adapted array.
+    """
+    texts = [str(value) for value in values]
+    if texts and all(UNIT_SEPARATOR not in text for text in texts):
+        return f"string_to_array(%s, chr(31))::{db_type}[]", UNIT_SEPARATOR.join(texts)
+    return f"%s::{db_type}[]", list(values)
+
+
 class _AnyArray:
     """``= ANY(%s::type[])`` with one array parameter on PostgreSQL; the parent lookup's ``IN (...)`` elsewhere.
 
@@ -254,7 +270,8 @@ class _AnyArray:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_db_prep_value(value, connection) for value in self.rhs if value is not None]
-        return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", [*lhs_params, values]
+        array, param = pg_array(values, field.db_type(connection))
+        return f"{lhs} = ANY({array})", [*lhs_params, param]
 
 
 class AnyOf(_AnyArray, models.lookups.In):
@@ -282,13 +299,15 @@ def repoint(field: models.ForeignKey, mapping: dict) -> dict:
     items = list(mapping.items())
     if connection.vendor == "postgresql":
         cast = field.target_field.db_type(connection)
-        sql = (
-            f"UPDATE {table} AS t SET {column} = m.new FROM unnest(%s::{cast}[], %s::{cast}[]) AS m(old, new) "
-            f"WHERE t.{column} = m.old RETURNING t.{pk}, m.old"
-        )
         with connection.cursor() as cursor:
             for part in chunks(items, 50_000):
-                cursor.execute(sql, [[old for old, _ in part], [new for _, new in part]])
+                olds, old_param = pg_array([old for old, _ in part], cast)
+                news, new_param = pg_array([new for _, new in part], cast)
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {column} = m.new FROM unnest({olds}, {news}) AS m(old, new) "
+                    f"WHERE t.{column} = m.old RETURNING t.{pk}, m.old",
+                    [old_param, new_param],
+                )
                 for pk_value, old in cursor.fetchall():
                     moved.setdefault(old, []).append(pk_value)
         return moved
@@ -314,8 +333,10 @@ def rows_by_keys(
 ) -> list[tuple]:
     """`fields` of the rows whose `columns` equal one of `keys` (tuples in the order of `columns`), through an index.
 
-    On PostgreSQL the keys are joined as arrays (``unnest``), one parameter per column, the planner probing the index
-    once per key; elsewhere as row values (``(a, b) IN (VALUES ...)``), chunked under SQLite's parameter limit.
+    On PostgreSQL a few keys are joined as arrays (``unnest``, one parameter per column: ``pg_array``), the planner
+    probing the index once per key; many keys are copied into a temporary table and joined by hash, one pass over the
+    table instead of one probe per key. Elsewhere they are row values (``(a, b) IN (VALUES ...)``), chunked under
+    SQLite's parameter limit.
     """
     keys = list(dict.fromkeys(keys))
     if not keys:
@@ -329,16 +350,7 @@ def rows_by_keys(
     out: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in key_fields)
-            names = ", ".join(f"k{index}" for index in range(len(key_fields)))
-            on = " AND ".join(f"t.{quote(field.column)} = k.k{index}" for index, field in enumerate(key_fields))
-            sql = f"SELECT {select} FROM {table} AS t JOIN unnest({arrays}) AS k({names}) ON {on}"
-            params = [
-                [field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)
-            ]
-            cursor.execute(sql, params)
-            out.extend(cursor.fetchall())
-            return out
+            return _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted)
         row = "(" + ", ".join(["%s"] * len(key_fields)) + ")"
         target = "(" + ", ".join(f"t.{quote(field.column)}" for field in key_fields) + ")"
         for part in chunks(keys, 30_000 // len(key_fields)):
@@ -347,6 +359,42 @@ def rows_by_keys(
             cursor.execute(sql, params)
             out.extend(cursor.fetchall())
     return _converted(out, wanted)
+
+
+# From this many keys a hash join over a temporary table beats probing an index once per key.
+HASH_JOIN_KEYS = 5000
+
+
+def _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted) -> list[tuple]:
+    quote = connection.ops.quote_name
+    names = [f"k{index}" for index in range(len(key_fields))]
+    on = " AND ".join(f"t.{quote(field.column)} = k.{name}" for field, name in zip(key_fields, names, strict=True))
+    columns = [[field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)]
+    if len(keys) < HASH_JOIN_KEYS:
+        arrays = [
+            pg_array(values, field.db_type(connection)) for values, field in zip(columns, key_fields, strict=True)
+        ]
+        cursor.execute(
+            f"SELECT {select} FROM {table} AS t JOIN unnest({', '.join(sql for sql, _ in arrays)}) "
+            f"AS k({', '.join(names)}) ON {on}",
+            [param for _, param in arrays],
+        )
+        return cursor.fetchall()
+    typed = ", ".join(f"{name} {field.db_type(connection)}" for name, field in zip(names, key_fields, strict=True))
+    cursor.execute(f"CREATE TEMPORARY TABLE lookup_keys ({typed})")
+    try:
+        with cursor.cursor.copy(f"COPY lookup_keys ({', '.join(names)}) FROM STDIN") as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+        # One pass over the table, hashed against the keys: the planner's row estimates for a key that is not the
+        # whole of an index (postcode and family name, say) can be far off, and a nested loop then probes an index
+        # for thousands of rows per key.
+        cursor.execute("SET enable_nestloop = off")
+        cursor.execute(f"SELECT {select} FROM {table} AS t JOIN lookup_keys AS k ON {on}")
+        return cursor.fetchall()
+    finally:
+        cursor.execute("RESET enable_nestloop")
+        cursor.execute("DROP TABLE IF EXISTS lookup_keys")
 
 
 def _converted(rows: list[tuple], fields: Sequence[models.Field]) -> list[tuple]:

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 RECORD_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
 MATCHED_AT_IMPORT = "matched at import"
+ANALYZE_AFTER = 5000  # new records in a batch from which the tables' statistics are refreshed (PostgreSQL)
 
 
 def record_hash(record: SourceRecord) -> str:
@@ -111,6 +113,11 @@ def _create(source: Source, rows: list[CustomerRow]) -> list[SourceRecord]:
     clock.lap("merges")
     customers_refresh_golden(set(links.survivor_of.values()))
     clock.lap("golden")
+    if connection.vendor == "postgresql" and len(records) >= ANALYZE_AFTER:
+        # the next batch's candidate lookups are planned on these tables' statistics, which a big import outgrows
+        # long before autovacuum comes by
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {SourceRecord._meta.db_table}, {Identifier._meta.db_table}")
     logger.debug("customer batch of %s records: %s", len(records), clock)  # counts and seconds only
     return records
 
