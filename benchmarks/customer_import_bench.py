@@ -160,7 +160,8 @@ def run(args) -> str:
         f" / {quality.f1:.4f} | precision first |",
         f"| B-cubed F1 | {quality.bcubed_f1:.4f} | |",
         "",
-        f"Runs: {', '.join(f'{s:.1f} s' for s, _, _ in runs)}; last run: {runs[-1][2]}",
+        f"Runs: {', '.join(f'{s:.1f} s' for s, _, _ in runs)}; machine load average (1 min) at the end: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         f"Base database: {built['built']}.",
         "",
         "Command: `.venv/bin/python benchmarks/run.py customer-import --import-people "
