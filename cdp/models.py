@@ -531,3 +531,56 @@ class MergeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.other_id} / {self.survivor_id}"
+
+
+class FeatureSnapshot(models.Model):
+    """Behavioural features of the customers who may be profiled, as of a date: one version of the feature matrix.
+
+    Segmentation runs and scores name the snapshot they learned from; its rows (CustomerFeatures) hold each
+    customer's values in the order of ``names``.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    as_of = models.DateTimeField(help_text="Nothing at or after this moment was read.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    names = models.JSONField(default=list, blank=True, help_text="Feature names, in the order of each row's values.")
+    features = models.JSONField(default=list, blank=True, help_text="Each feature's label, kind and phrase.")
+    customers = models.IntegerField(default=0, help_text="Customers in the snapshot.")
+    processable = models.IntegerField(default=0, help_text="Customers who may be profiled on that date.")
+    currency = models.CharField(max_length=3, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    seconds = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Features as of {self.as_of:%Y-%m-%d} ({self.customers} customers)"
+
+
+class CustomerFeatures(models.Model):
+    """One customer's feature values in a snapshot (float64, in the snapshot's order).
+
+    related_name "+": a merge re-points every relation of Customer, but a snapshot is what was known on its date.
+    """
+
+    snapshot = models.ForeignKey(FeatureSnapshot, on_delete=models.CASCADE, related_name="rows")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    values = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "customer"], name="customerfeatures_unique_customer"),
+        ]
+        indexes = [models.Index(fields=["customer"], name="customerfeatures_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in snapshot {self.snapshot_id}"

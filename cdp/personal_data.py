@@ -252,6 +252,9 @@ def register() -> None:
     )
     register_personal_data(m.ReceiptLine, subject="receipt__customer", erasure=Erasure.KEEP, reason=ACCOUNTING)
     register_personal_data(m.MergeReview, subject=("left__customer", "right__customer"), erasure=Erasure.DELETE)
+    # Behavioural features computed from the customer's history: derived personal data, deleted with the subject.
+    # (the archive names the snapshots the customer is in; the values themselves are a vector of the platform's)
+    register_personal_data(m.CustomerFeatures, subject="customer", erasure=Erasure.DELETE, export=("snapshot",))
     # A merge's audit names the merged customer by id only: the subject may be the one merged into another.
     register_personal_data(m.MergeEvent, subject="survivor", erasure=Erasure.DELETE, subject_ids=("other_id",))
 

@@ -326,6 +326,8 @@ INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_0
 # Memory DuckDB may use while it reads a receipt-line file for PostgreSQL (beyond it, it spills to a temporary
 # folder): the import's whole process stays under a gigabyte with the default.
 INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
+# Memory DuckDB may use while it computes a feature snapshot (it spills to disk beyond).
+FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="512MB")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens
