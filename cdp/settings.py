@@ -286,6 +286,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE: dict = {
     # Data-subject requests due within five days: the DPOs are warned once per due date (consent.tasks).
     "dsr-warn-due": {"task": "consent.tasks.dsr_warn_due_task", "schedule": 6 * 3600},
+    # New and changed customers join the active segmentation's segments (segments.tasks, `ml` queue).
+    "segment-assign": {"task": "segments.tasks.segment_assign_task", "schedule": 24 * 3600},
     # Portability archives never downloaded are removed after a week (consent.tasks).
     "subject-export-purge": {"task": "consent.tasks.subject_export_purge_task", "schedule": 24 * 3600},
     # Retention periods of the purposes, applied every night at 03:30 (consent.services.retention).
@@ -328,6 +330,10 @@ INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_0
 INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
 # Memory DuckDB may use while it computes a feature snapshot (it spills to disk beyond).
 FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="512MB")
+# Segmentation alerts: a run whose refits on resamples (or whose agreement with the active segmentation) fall below
+# this adjusted Rand index, and segment sizes drifting from those at freeze past this Jensen-Shannon distance.
+SEGMENT_STABILITY_MIN_ARI = env.float("SEGMENT_STABILITY_MIN_ARI", default=0.6)
+SEGMENT_DRIFT_MAX_JS = env.float("SEGMENT_DRIFT_MAX_JS", default=0.1)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens
