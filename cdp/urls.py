@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("cdp.api.urls")),
     path("api/v1/", include("consent.api.urls")),
+    path("api/v1/", include("segments.api.urls")),
     path("privacy/", include("consent.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),

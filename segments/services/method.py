@@ -187,7 +187,8 @@ def _by_density(matrix, pipeline, used, embedded, algorithm, seed) -> Clustering
     min_samples = max(5, len(embedded) // 500)
     parameters = {"min_samples": min_samples}
     if algorithm == "hdbscan":
-        model = HDBSCAN(min_cluster_size=max(10, len(embedded) // 100), min_samples=min_samples).fit(embedded)
+        model = HDBSCAN(min_cluster_size=max(10, len(embedded) // 100), min_samples=min_samples, copy=True)
+        model = model.fit(embedded)
     elif algorithm == "optics":
         model = OPTICS(min_samples=min_samples, min_cluster_size=0.02).fit(embedded)
     else:

@@ -85,4 +85,9 @@ def test_the_schema_holds_every_operation_of_the_api():
         ("POST", "/api/v1/subject-requests/{id}/export/"),
         ("POST", "/api/v1/subject-requests/{id}/export-link/"),
         ("GET", "/api/v1/subject-exports/{token}/"),
+        ("GET", "/api/v1/segments/runs/"),
+        ("POST", "/api/v1/segments/runs/"),
+        ("GET", "/api/v1/segments/runs/{run_id}/"),
+        ("GET", "/api/v1/segments/{segment_id}/"),
+        ("GET", "/api/v1/segments/{segment_id}/customers/"),
     }
