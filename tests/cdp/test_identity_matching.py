@@ -12,7 +12,13 @@ from django.db.models import Q
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import cluster_records
-from cdp.identity.features import address_key, birth_dates_compatible, given_names_compatible, record_features
+from cdp.identity.features import (
+    address_key,
+    birth_dates_compatible,
+    email_residue,
+    given_names_compatible,
+    record_features,
+)
 from cdp.identity.metrics import clustering_quality
 from cdp.identity.rules import IdentityView, groups_compatible, identity_compatible, strong_conflict
 from cdp.identity.services import identity_resolve_all
@@ -77,6 +83,33 @@ def test_birth_dates_tolerate_one_slip_only():
 
 def test_address_key_ignores_abbreviations_case_and_complements():
     assert address_key("19 AV. DE LA LIBERTE, Apt 12") == address_key("19 avenue de la Liberté") == "19 avenue liberte"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "3e étage, 5 rue Émile Zola",
+        "5 rue Emile Zola, 3e étage",
+        "Bât A, esc. 2, 5 r. Émile Zola",
+        "Porte 5, 5 rue Emile Zola",
+    ],
+)
+def test_address_key_leaves_complements_before_or_after_the_street(written):
+    assert address_key(written) == "5 rue emile zola"
+
+
+def test_address_key_complements_in_other_languages_and_streets_named_like_them():
+    assert address_key("Flat 2, 14 High Street") == address_key("2nd floor, 14 High St") == "14 high street"
+    assert address_key("Hauptstr. 12, 2. OG") == "12 haupt strasse"
+    assert address_key("12 rue de la Porte, Apt 3") == "12 rue porte"  # a street named like a complement stays
+
+
+def test_email_residue_of_a_mistyped_name_is_the_name():
+    # the address spells the name right where the record mistyped it: nothing beyond the names
+    assert email_residue("alicedurand", "aliec", "durand") == ""
+    assert email_residue("alicedurand", "alice", "durabd") == ""
+    assert email_residue("melaniechevallier76", "melanie", "chevallier") == "76"
+    assert email_residue("lilirose", "anne", "roux") == "lilirose"  # a mailbox that is not the names stays
 
 
 def test_conflict_needs_both_emails_and_phones_to_differ():
