@@ -305,6 +305,11 @@ def _one_edit(left: str, right: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+def phones_one_slip_apart(left: str, right: str) -> bool:
+    """Two phone numbers of one length that differ by one digit or two adjacent digits swapped (a typing slip)."""
+    return bool(left and right and left != right and len(left) == len(right) and _one_edit(left, right))
+
+
 def birth_dates_compatible(left: dt.date | None, right: dt.date | None) -> bool:
     """Equal, or one typing slip apart: day and month swapped, two adjacent digits swapped, or one digit wrong."""
     if left is None or right is None or left == right:

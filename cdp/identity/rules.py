@@ -14,6 +14,8 @@ two rules are applied on top of the model, to every pair of records that would e
 2. Strong-identifier conflict (never merged, not even by a reviewer): both sides carry e-mail addresses and phone
    numbers, and they share none of either. People change one of them, and households share them, so a single
    difference is only evidence (the model weighs it); both differing at once is taken as two different people.
+   What is one person's handle written again is shared, not different: the same mailbox name at another provider
+   ("aberger@" here and there, MIN_MAILBOX characters or more), and a phone number one typing slip from another.
    The rule is checked between whole customers (all their records' values), so chains of links cannot join two
    people that no single link would.
 
@@ -28,12 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cdp.identity.aliases import are_aliases
-from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible
+from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible, phones_one_slip_apart
 
 CONFLICT_MESSAGE = "these customers' e-mail addresses and phone numbers all differ: they are different people"
 GENDERS_DIFFER = "genders differ ({left} / {right})"
 GIVEN_NAMES_DIFFER = "given names {left} / {right} are two names, not one name with a slip"
 BIRTH_DATES_DIFFER = "birth dates {left} / {right} are more than one typing slip apart"
+# A mailbox name this long is one person's habit, not a word many people pick ("info", "marie").
+MIN_MAILBOX = 6
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,16 @@ def strong_conflict(left: Iterable[IdentityView], right: Iterable[IdentityView])
     right_phones = {v.features.phone for v in right if v.features.phone}
     if not (left_emails and right_emails and left_phones and right_phones):
         return False
-    return not (left_emails & right_emails) and not (left_phones & right_phones)
+    if left_emails & right_emails or left_phones & right_phones:
+        return False
+    if _mailboxes(left) & _mailboxes(right):
+        return False
+    return not any(phones_one_slip_apart(a, b) for a in left_phones for b in right_phones)
+
+
+def _mailboxes(views: list[IdentityView]) -> set[str]:
+    """The mailbox names (e-mail local parts without dots, dashes or tags) long enough to be one person's."""
+    return {v.features.email_local for v in views if len(v.features.email_local) >= MIN_MAILBOX}
 
 
 def groups_contradiction(left: list[IdentityView], right: list[IdentityView]) -> str:

@@ -121,6 +121,16 @@ def test_conflict_needs_both_emails_and_phones_to_differ():
     assert not groups_compatible([a], [both_differ])
 
 
+def test_one_mailbox_at_two_providers_or_a_phone_one_slip_away_is_no_conflict():
+    a = view("Agathe", "Berger", email="a.berger@wanadoo.fr", phone="+33626815846")
+    other_provider = view("Agathe", "Berger", email="aberger@laposte.net", phone="+33611111111")
+    phone_slip = view("Agathe", "Berger", email="agathe@laposte.net", phone="+33626811846")
+    short_mailbox = view("Marie", "Roux", email="marie@example.org", phone="+33611111111")
+    assert not strong_conflict([a], [other_provider])
+    assert not strong_conflict([a], [phone_slip])
+    assert strong_conflict([view("Marie", "Roux", email="marie@example.net", phone="+33622222222")], [short_mailbox])
+
+
 def test_twins_contradict_each_other_but_nicknames_do_not():
     born = dt.date(1990, 6, 1)
     twin_a = view("Hippolyte", "Quenouille", birth=born, address="3 rue Haute", postcode="75011")
