@@ -308,6 +308,57 @@ def test_aliases_need_compatible_birth_dates():
     assert learn_given_name_aliases(features, groups, birth_ok=lambda a, b: False) == []
 
 
+def _household_features(first: str, last: str, born: dt.date, address: str, gender: str = ""):
+    return record_features(
+        first_name=first,
+        last_name=last,
+        email="",
+        phone="",
+        birth_date=born,
+        gender=gender,
+        address=address,
+        postcode="75011",
+        city="",
+    )
+
+
+def test_aliases_are_learned_from_family_name_birth_date_and_address_too():
+    # given files without e-mails or phones: three people whose records give a nickname; two pairs of twins with
+    # the same two popular names, among forty other records of each name
+    features = {}
+    for index, family in enumerate(("Roux", "Petit", "Morel")):
+        born, address = dt.date(1970 + index, 3, 4), f"{index + 1} rue Haute"
+        features[2 * index + 1] = _household_features("Anthony", family, born, address)
+        features[2 * index + 2] = _household_features("Tony", family, born, address)
+    for index, family in enumerate(("Blanc", "Noir")):
+        born, address = dt.date(2001, 5, 6 + index), f"{index + 1} rue Basse"
+        features[10 + 2 * index] = _household_features("Lucas", family, born, address, "M")
+        features[11 + 2 * index] = _household_features("Hugo", family, born, address, "M")
+    for index in range(40):
+        features[100 + index] = _features("Lucas", f"Family{index}")
+        features[200 + index] = _features("Hugo", f"Family{index}")
+    # when aliases are learned with no shared identifier at all
+    aliases = learn_given_name_aliases(features, [], birth_ok=lambda a, b: True)
+    # then the nickname is one (seen beside its full name on all its records); the twins' names, seen twice on 42
+    # records each, are not
+    assert aliases == [("anthony", "tony")]
+
+
+def test_one_persons_records_sharing_several_identifiers_are_one_sighting():
+    # given one person's records sharing an e-mail and a phone (two groups), and twins sharing a landline and a home
+    features = {
+        1: _features("Thomas", "Roux"),
+        2: _features("Tom", "Roux"),
+        3: _household_features("Lucas", "Blanc", dt.date(2001, 5, 6), "9 rue Basse", "M"),
+        4: _household_features("Hugo", "Blanc", dt.date(2001, 5, 6), "9 rue Basse", "M"),
+    }
+    groups = [[1, 2], [1, 2], [3, 4]]
+    # when aliases are learned
+    aliases = learn_given_name_aliases(features, groups, birth_ok=lambda a, b: True)
+    # then neither pair of names was seen twice
+    assert aliases == []
+
+
 def test_u_is_corrected_for_the_matches_among_random_pairs():
     # given a level that matches fall in far more often than non-matches, and one that is common among non-matches
     model = {
