@@ -162,6 +162,44 @@ def test_metrics_pairwise_and_bcubed():
     assert (perfect.precision, perfect.recall, perfect.bcubed_f1) == (1.0, 1.0, 1.0)
 
 
+# --- comparison levels -----------------------------------------------------------------------------------------------
+
+
+def levels_of(left: IdentityView, right: IdentityView) -> dict[str, str]:
+    """The level of each comparison two records fall in (the model untrained: levels do not depend on weights)."""
+    from splink import DuckDBAPI, Linker
+
+    table = matching.features_table([(1, left.features), (2, right.features)])
+    creator = matching.settings()
+    creator.blocking_rules_to_generate_predictions = ["1=1"]
+    (pair,) = matching.predict_all(Linker(DuckDBAPI().register(table), creator))
+    return pair.levels
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
+        (("Magali", "Morel"), ("Magali", "Mprel"), "family name close"),  # Jaro-Winkler 0.88: a slip all the same
+        (("Virginie", "Denis"), ("Vrginie", "Denis"), "given name close"),
+        (("Paul", "Pelletier"), ("Pzlletier", "Paul"), "both names close"),  # swapped, and one mistyped
+        (("Léo", "Morel"), ("Léa", "Morel"), "same family name, other given name"),  # short names: no slip
+    ],
+)
+def test_names_one_typing_slip_apart_are_close(left, right, level):
+    assert levels_of(view(*left), view(*right))["name"] == level
+
+
+def test_the_same_mailbox_spelling_the_names_at_another_provider_is_no_evidence():
+    anne = view("Anne", "Roux", email="anne.roux@example.org")
+    assert levels_of(anne, view("Anne", "Roux", email="anneroux@example.net"))["email"].startswith("email missing")
+    assert levels_of(anne, view("Anne", "Roux", email="anne.roux@example.org"))["email"] == "Exact match on email"
+    assert levels_of(anne, view("Anne", "Roux", email="lili@example.org"))["email"] == "All other comparisons"
+    rose = view("Anne", "Roux", email="lilirose75@example.org")
+    assert levels_of(rose, view("Anne", "Roux", email="lilirose75@example.net"))["email"] == (
+        "same local part, beyond the names"
+    )
+
+
 # --- through the database --------------------------------------------------------------------------------------------
 
 
