@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
-from cdp.identity.features import Features, given_names_compatible
+from cdp.identity.features import Features, given_names_compatible, names_one_slip_apart
 
 # A pair of given names becomes an alias when seen on this many distinct shared identifiers...
 MIN_SHARED = 2
@@ -116,5 +116,14 @@ def alias_map(pairs: Iterable[Iterable[str]]) -> dict[str, str]:
 
 
 def are_aliases(left: Features, right: Features) -> bool:
-    """Whether two records' given names are learned aliases of each other."""
-    return bool(left.fn_aliases and right.fn and f"|{right.fn}|" in left.fn_aliases)
+    """Whether two records' given names are learned aliases of each other, one of them perhaps mistyped ("Tohy" for
+    "Tony", an alias of "Anthony")."""
+    return _alias_of(left, right) or _alias_of(right, left)
+
+
+def _alias_of(known: Features, other: Features) -> bool:
+    if not known.fn_aliases or not other.fn:
+        return False
+    if f"|{other.fn}|" in known.fn_aliases:
+        return True
+    return any(names_one_slip_apart(alias, other.fn) for alias in known.fn_aliases.strip("|").split("|"))

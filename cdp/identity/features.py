@@ -305,6 +305,11 @@ def _one_edit(left: str, right: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+def names_one_slip_apart(left: str, right: str) -> bool:
+    """Two names one typing slip apart that can be one name ("lumy" / "lucy"; not "louis" / "louise", "leo" / "lea")."""
+    return bool(left and right and left != right and _one_edit(left, right) and given_names_compatible(left, right))
+
+
 def phones_one_slip_apart(left: str, right: str) -> bool:
     """Two phone numbers of one length that differ by one digit or two adjacent digits swapped (a typing slip)."""
     return bool(left and right and left != right and len(left) == len(right) and _one_edit(left, right))

@@ -19,6 +19,12 @@ two rules are applied on top of the model, to every pair of records that would e
    The rule is checked between whole customers (all their records' values), so chains of links cannot join two
    people that no single link would.
 
+Between two groups of records (two customers, or a customer and a record), rule 1 holds for every pair of records
+across them, with one allowance: records that contradict each other only because each is mistyped otherwise
+("Lumy" / "Lcy", "1957-12-04" / "1955-04-12") do not when a record of the two groups is one typing slip from both
+("Lucy", "1957-04-12"): they are that record's value, mistyped twice. A name that is a short form or another name's
+feminine form is no slip, so such a record never bridges "Louis" and "Louise".
+
 Two records of one source with different ids are not a conflict: duplicates inside one source happen (a loyalty
 card reissued, an account opened twice).
 """
@@ -30,7 +36,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cdp.identity.aliases import are_aliases
-from cdp.identity.features import Features, birth_dates_compatible, given_names_compatible, phones_one_slip_apart
+from cdp.identity.features import (
+    Features,
+    birth_dates_compatible,
+    given_names_compatible,
+    names_one_slip_apart,
+    phones_one_slip_apart,
+)
 
 CONFLICT_MESSAGE = "these customers' e-mail addresses and phone numbers all differ: they are different people"
 GENDERS_DIFFER = "genders differ ({left} / {right})"
@@ -53,12 +65,7 @@ def identity_contradiction(left: IdentityView, right: IdentityView) -> str:
     a, b = left.features, right.features
     if a.gender and b.gender and a.gender != b.gender:
         return GENDERS_DIFFER.format(left=a.gender, right=b.gender)
-    names = (
-        given_names_compatible(a.fn, b.fn)
-        or are_aliases(a, b)
-        or (bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn))
-    )
-    if not names:
+    if not _names_compatible(a, b):
         return GIVEN_NAMES_DIFFER.format(left=a.fn.title(), right=b.fn.title())
     if not birth_dates_compatible(left.birth_date, right.birth_date):
         return BIRTH_DATES_DIFFER.format(left=left.birth_date, right=right.birth_date)
@@ -95,12 +102,48 @@ def groups_contradiction(left: list[IdentityView], right: list[IdentityView]) ->
     """Why two groups of records may not become one customer automatically, in words; "" when they may."""
     if strong_conflict(left, right):
         return CONFLICT_MESSAGE
+    members = [*left, *right]
     for a in left:
         for b in right:
             why = identity_contradiction(a, b)
-            if why:
+            if why and not _bridged(a, b, members):
                 return why
     return ""
+
+
+def _bridged(a: IdentityView, b: IdentityView, members: list[IdentityView]) -> bool:
+    """Whether all that contradicts a and b is a value each mistyped from another record's (one slip from both)."""
+    fa, fb = a.features, b.features
+    if fa.gender and fb.gender and fa.gender != fb.gender:
+        return False
+    if not _names_compatible(fa, fb) and not any(
+        _same_names_but_slips(fa, c.features) and _same_names_but_slips(c.features, fb) for c in members
+    ):
+        return False
+    return birth_dates_compatible(a.birth_date, b.birth_date) or any(
+        c.birth_date is not None
+        and birth_dates_compatible(a.birth_date, c.birth_date)
+        and birth_dates_compatible(c.birth_date, b.birth_date)
+        for c in members
+    )
+
+
+def _names_compatible(a: Features, b: Features) -> bool:
+    """Rule 1 on names: given names that can be one person's, as written, as aliases, or with the names swapped."""
+    return (
+        given_names_compatible(a.fn, b.fn)
+        or are_aliases(a, b)
+        or (bool(a.fn and b.fn) and given_names_compatible(a.fn, b.ln) and given_names_compatible(a.ln, b.fn))
+    )
+
+
+def _same_names_but_slips(a: Features, b: Features) -> bool:
+    """Both names the same but for a typing slip in either, as written or swapped ("Lumy Simth" / "Lucy Smith")."""
+
+    def same(x: str, y: str) -> bool:
+        return x == y or names_one_slip_apart(x, y)
+
+    return bool(a.fn and b.fn) and ((same(a.fn, b.fn) and same(a.ln, b.ln)) or (same(a.fn, b.ln) and same(a.ln, b.fn)))
 
 
 def groups_compatible(left: list[IdentityView], right: list[IdentityView]) -> bool:

@@ -154,6 +154,31 @@ def test_a_chain_of_links_cannot_join_two_conflicting_people():
     assert result.refused == [(2, 3)]
 
 
+def test_two_records_mistyped_otherwise_join_through_the_record_they_both_mistype():
+    lucy = view("Lucy", "Smith", birth=dt.date(1986, 8, 31))
+    lumy = view("Lumy", "Simth", birth=dt.date(1986, 8, 31))
+    lcy = view("Lcy", "Simth", birth=dt.date(1986, 8, 31))
+    assert not identity_compatible(lumy, lcy)  # two slips apart
+    assert groups_compatible([lucy, lumy], [lcy])  # each one slip from Lucy
+    assert not groups_compatible([lumy], [lcy])
+    sabine = view("Sabine", "Giordano", birth=dt.date(1957, 4, 12))
+    swapped = view("Sabine", "Giordano", birth=dt.date(1957, 12, 4))
+    mistyped = view("Sabine", "Giordano", birth=dt.date(1955, 4, 12))
+    assert groups_compatible([sabine, swapped], [mistyped])
+    assert not groups_compatible([swapped], [mistyped])
+
+
+def test_a_short_form_or_a_feminine_form_bridges_nothing():
+    # "Lou" can be Louis or Louise, but neither is a slip of it
+    louis, lou, louise = view("Louis", "Roux"), view("Lou", "Roux"), view("Louise", "Roux")
+    assert identity_compatible(louis, lou)
+    assert identity_compatible(lou, louise)
+    assert not groups_compatible([louis, lou], [louise])
+    # twins stay apart whatever their records' typos
+    leo, lea = view("Léo", "Roux", birth=dt.date(2001, 5, 6)), view("Léa", "Roux", birth=dt.date(2001, 5, 6))
+    assert not groups_compatible([leo, view("Lea", "Roux", birth=dt.date(2001, 5, 6))], [lea])
+
+
 def test_metrics_pairwise_and_bcubed():
     truth = {"a": 1, "b": 1, "c": 2}
     quality = clustering_quality({"a": "x", "b": "y", "c": "y"}, truth)
@@ -332,6 +357,15 @@ def test_aliases_are_learned_from_records_sharing_an_identifier_not_from_relativ
     tom = IdentityView(replace(_features("Tom"), fn_aliases=names["tom"]), None)
     assert identity_compatible(thomas, tom)
     assert not identity_compatible(IdentityView(_features("Thomas"), None), IdentityView(_features("Tom"), None))
+
+
+def test_an_alias_mistyped_is_still_an_alias():
+    names = alias_map([("anthony", "tony")])
+    anthony = IdentityView(replace(_features("Anthony"), fn_aliases=names["anthony"]), None)
+    mistyped = IdentityView(_features("Tohy"), None)
+    assert identity_compatible(anthony, mistyped)
+    assert identity_compatible(mistyped, anthony)
+    assert not identity_compatible(anthony, IdentityView(_features("Samuel"), None))
 
 
 def test_aliases_need_compatible_birth_dates():
