@@ -2,9 +2,10 @@
 
 1. Comparisons: given and family names together (equal names split by how many records carry the name, swapped
    names, given names the records show to be aliases, typos: close spellings or one typing slip), date of birth
-   (typo and day/month swap tolerant), e-mail (whole address, then a distinctive local part; a local part that only
-   spells the names is no evidence either way), phone (exact, one digit apart), location (address key, postcode,
-   city, postcode area), gender, and the year in an e-mail address against the birth year.
+   (exact; day and month or two digits swapped; one digit wrong), e-mail (whole address, then a distinctive local
+   part; a local part that only spells the names is no evidence either way), phone (exact, one digit apart),
+   location (address key, postcode, city, postcode area), gender, and the year in an e-mail address against the
+   birth year.
 2. Blocking rules generate candidate pairs from cheap keys (e-mail, phone, phonetic names with birth date or
    postcode, address key with postcode, family name or given name, a distinctive e-mail local part, swapped names,
    a rare full name on its own), capped on common keys so that pairs grow near-linearly with records.
@@ -142,10 +143,14 @@ def comparisons() -> list:
         comparison_levels=[
             _null("dob"),
             cll.ExactMatchLevel("dob"),
-            cll.Or(
-                cll.CustomLevel('"dob_swapped_l" = "dob_r"'),
-                cll.DamerauLevenshteinLevel("dob", 1),
-            ).configure(label_for_charts="one slip (digit, transposition, day/month swap)"),
+            # A swap (day and month, or two adjacent digits) keeps every digit: random pairs fall in it far more
+            # rarely than in one digit wrong (the same day and month ten years apart), so the two weigh apart.
+            cll.CustomLevel(
+                '"dob_swapped_l" = "dob_r" '
+                'OR (damerau_levenshtein("dob_l", "dob_r") = 1 AND levenshtein("dob_l", "dob_r") = 2)',
+                "day and month swapped, or two adjacent digits",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one digit wrong"),
             cll.ExactMatchLevel("dob_year"),
             cll.ElseLevel(),
         ],
@@ -344,7 +349,8 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     },
     "birth_date": {
         "Exact match on dob": 0.90,
-        "one slip (digit, transposition, day/month swap)": 0.04,
+        "day and month swapped, or two adjacent digits": 0.02,
+        "one digit wrong": 0.02,
         "Exact match on dob_year": 0.01,
         "All other comparisons": 0.05,
     },

@@ -214,6 +214,18 @@ def test_names_one_typing_slip_apart_are_close(left, right, level):
     assert levels_of(view(*left), view(*right))["name"] == level
 
 
+def test_birth_dates_swapped_weigh_apart_from_a_digit_wrong():
+    born = view("Anne", "Roux", birth=dt.date(1985, 6, 23))
+    assert levels_of(born, view("Anne", "Roux", birth=dt.date(1958, 6, 23)))["birth_date"] == (
+        "day and month swapped, or two adjacent digits"
+    )
+    day_month = view("Anne", "Roux", birth=dt.date(1985, 4, 6))
+    assert levels_of(day_month, view("Anne", "Roux", birth=dt.date(1985, 6, 4)))["birth_date"] == (
+        "day and month swapped, or two adjacent digits"
+    )
+    assert levels_of(born, view("Anne", "Roux", birth=dt.date(1985, 6, 28)))["birth_date"] == "one digit wrong"
+
+
 def test_the_same_mailbox_spelling_the_names_at_another_provider_is_no_evidence():
     anne = view("Anne", "Roux", email="anne.roux@example.org")
     assert levels_of(anne, view("Anne", "Roux", email="anneroux@example.net"))["email"].startswith("email missing")
