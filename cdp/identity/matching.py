@@ -349,10 +349,10 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     },
     "birth_date": {
         "Exact match on dob": 0.90,
-        "day and month swapped, or two adjacent digits": 0.02,
-        "one digit wrong": 0.02,
+        "day and month swapped, or two adjacent digits": 0.03,
+        "one digit wrong": 0.005,
         "Exact match on dob_year": 0.01,
-        "All other comparisons": 0.05,
+        "All other comparisons": 0.055,
     },
     "email": {"Exact match on email": 0.80, "same local part, beyond the names": 0.01, "All other comparisons": 0.19},
     "phone": {"Exact match on phone": 0.75, "one digit apart": 0.01, "All other comparisons": 0.24},
