@@ -143,13 +143,41 @@ def initials(name: str) -> str:
     return "".join(word[0] for word in words) if len(words) > 1 else ""
 
 
+# Words that open an address complement (a flat, a floor, a building, a door, "care of"), folded, in the languages
+# customer files are written in: "3e étage", "Apt 12", "Bât A", "Flat 2", "2nd floor", "Whg. 4", "Piso 3".
+_COMPLEMENT_WORDS = frozenset(
+    {
+        # French
+        "apt", "appt", "app", "appart", "appartement", "bat", "batiment", "esc", "escalier", "etage", "porte",
+        "residence", "res", "chez", "logement", "lgt",
+        # English
+        "flat", "unit", "suite", "ste", "apartment", "floor", "fl", "building", "bldg", "room", "rm", "level",
+        # German, Dutch, Italian, Spanish
+        "wohnung", "whg", "stock", "og", "eg", "gebaude", "zimmer", "verdieping", "piano", "scala", "interno",
+        "piso", "puerta", "planta",
+    }
+)  # fmt: skip
+# A house number, a floor's ordinal or a flat's number ("12", "7b", "3e", "2nd"): skipped to find a part's first word.
+_NUMBERISH = re.compile(r"^\d+[a-z]{0,3}$")
+
+
+def _is_complement(part: str) -> bool:
+    """Whether a comma-separated part of an address is a complement ("3e étage", "Bât A, esc. 2"), not the street."""
+    for word in fold(part).split():
+        if not _NUMBERISH.match(word):
+            return word in _COMPLEMENT_WORDS
+    return False
+
+
 def _street_line(address: str) -> str:
-    """The part of an address that holds the house number and the street; complements on their own part are left."""
+    """The part of an address that holds the house number and the street; complements on their own part are left,
+    whether they come before the street or after it ("3e étage, 5 rue Émile Zola" -> "5 rue Émile Zola")."""
     parts = [part.strip() for part in address.split(",") if part.strip()]
-    for part in parts:
+    streets = [part for part in parts if not _is_complement(part)] or parts
+    for part in streets:
         if part[:1].isdigit():
             return part
-    return parts[0] if parts else ""
+    return streets[0] if streets else ""
 
 
 @lru_cache(maxsize=65536)
@@ -208,6 +236,8 @@ def email_residue(local: str, first: str, last: str) -> str:
     for token in tokens:
         if len(token) >= 2:
             residue = residue.replace(token, "", 1)
+    # A name mistyped in the record is left behind spelt right ("alicedurand" for "Aliec Durand"): still the name.
+    residue = _LETTERS.sub(lambda run: "" if _near_name(run.group(), tokens) else run.group(), residue)
     for token in (initials(first), first[:1]):
         if token and residue.startswith(token):
             return residue[len(token) :]
@@ -215,6 +245,12 @@ def email_residue(local: str, first: str, last: str) -> str:
 
 
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def _near_name(letters: str, names: list[str]) -> bool:
+    """Whether a run of letters is one of the names with one typing slip (names of four letters or more)."""
+    return len(letters) >= 4 and any(len(name) >= 4 and _one_edit(letters, name) for name in names)
 
 
 def _year_digits(residue: str) -> str:
@@ -267,6 +303,16 @@ def _one_edit(left: str, right: str) -> bool:
         )
     short, long_ = sorted((left, right), key=len)
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def names_one_slip_apart(left: str, right: str) -> bool:
+    """Two names one typing slip apart that can be one name ("lumy" / "lucy"; not "louis" / "louise", "leo" / "lea")."""
+    return bool(left and right and left != right and _one_edit(left, right) and given_names_compatible(left, right))
+
+
+def phones_one_slip_apart(left: str, right: str) -> bool:
+    """Two phone numbers of one length that differ by one digit or two adjacent digits swapped (a typing slip)."""
+    return bool(left and right and left != right and len(left) == len(right) and _one_edit(left, right))
 
 
 def birth_dates_compatible(left: dt.date | None, right: dt.date | None) -> bool:

@@ -1,12 +1,14 @@
 """The probabilistic model (splink, Fellegi-Sunter): comparisons, blocking rules, EM training and scoring on DuckDB.
 
 1. Comparisons: given and family names together (equal names split by how many records carry the name, swapped
-   names, given names the records show to be aliases, typos), date of birth (typo and day/month swap tolerant),
-   e-mail (whole address, then a distinctive local part), phone (exact, one digit apart), location (address key,
-   postcode, city, postcode area), gender, and the year in an e-mail address against the birth year.
+   names, given names the records show to be aliases, typos: close spellings or one typing slip), date of birth
+   (exact; day and month or two digits swapped; one digit wrong), e-mail (whole address, then a distinctive local
+   part; a local part that only spells the names is no evidence either way), phone (exact, one digit apart),
+   location (address key, postcode, city, postcode area), gender, and the year in an e-mail address against the
+   birth year.
 2. Blocking rules generate candidate pairs from cheap keys (e-mail, phone, phonetic names with birth date or
-   postcode, address key with postcode or family name, a distinctive e-mail local part, swapped names, a rare
-   full name on its own), capped on common keys so that pairs grow near-linearly with records.
+   postcode, address key with postcode, family name or given name, a distinctive e-mail local part, swapped names,
+   a rare full name on its own), capped on common keys so that pairs grow near-linearly with records.
 3. u probabilities are estimated by random sampling, m probabilities by expectation maximisation over blocking
    rules chosen from the columns the records fill (``plan_training``: a file without e-mails or phones trains on
    names, birth dates and addresses), and the prior by EM over all candidate pairs; u is then corrected for the
@@ -82,6 +84,15 @@ def comparisons() -> list:
     import splink.comparison_library as cl
 
     jw = "jaro_winkler_similarity"
+
+    def close(left: str, right: str, similarity: float) -> str:
+        # similar spellings, or one typing slip: Jaro-Winkler is forgiving of a slip at the end of a name, not of one
+        # in its second letter ("Mprel" / "Morel" 0.88), which Damerau-Levenshtein sees as the one slip it is
+        return (
+            f'({jw}("{left}_l", "{right}_r") >= {similarity} OR (length("{left}_l") >= 4 AND length("{right}_r") >= 4 '
+            f'AND damerau_levenshtein("{left}_l", "{right}_r") <= 1))'
+        )
+
     short_form = (
         '"fn_l" = "fn_initials_r" OR "fn_r" = "fn_initials_l" '
         'OR (length("fn_l") >= 3 AND starts_with("fn_r", "fn_l")) '
@@ -115,11 +126,11 @@ def comparisons() -> list:
                 '"ln_l" = "ln_r" AND contains("fn_aliases_l", \'|\' || "fn_r" || \'|\')',
                 "given names are aliases, same family name",
             ),
-            cll.CustomLevel(f'"ln_l" = "ln_r" AND ({short_form} OR {jw}("fn_l", "fn_r") >= 0.92)', "given name close"),
-            cll.CustomLevel(f'"fn_l" = "fn_r" AND {jw}("ln_l", "ln_r") >= 0.92', "family name close"),
+            cll.CustomLevel(f'"ln_l" = "ln_r" AND ({short_form} OR {close("fn", "fn", 0.92)})', "given name close"),
+            cll.CustomLevel(f'"fn_l" = "fn_r" AND {close("ln", "ln", 0.92)}', "family name close"),
             cll.CustomLevel(
-                f'({jw}("fn_l", "fn_r") >= 0.85 AND {jw}("ln_l", "ln_r") >= 0.85) '
-                f'OR ({jw}("fn_l", "ln_r") >= 0.9 AND {jw}("ln_l", "fn_r") >= 0.9)',
+                f"({close('fn', 'fn', 0.85)} AND {close('ln', 'ln', 0.85)}) "
+                f"OR ({close('fn', 'ln', 0.9)} AND {close('ln', 'fn', 0.9)})",
                 "both names close",
             ),
             cll.CustomLevel('"ln_l" = "ln_r"', "same family name, other given name"),
@@ -132,10 +143,14 @@ def comparisons() -> list:
         comparison_levels=[
             _null("dob"),
             cll.ExactMatchLevel("dob"),
-            cll.Or(
-                cll.CustomLevel('"dob_swapped_l" = "dob_r"'),
-                cll.DamerauLevenshteinLevel("dob", 1),
-            ).configure(label_for_charts="one slip (digit, transposition, day/month swap)"),
+            # A swap (day and month, or two adjacent digits) keeps every digit: random pairs fall in it far more
+            # rarely than in one digit wrong (the same day and month ten years apart), so the two weigh apart.
+            cll.CustomLevel(
+                '"dob_swapped_l" = "dob_r" '
+                'OR (damerau_levenshtein("dob_l", "dob_r") = 1 AND levenshtein("dob_l", "dob_r") = 2)',
+                "day and month swapped, or two adjacent digits",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one digit wrong"),
             cll.ExactMatchLevel("dob_year"),
             cll.ElseLevel(),
         ],
@@ -143,7 +158,15 @@ def comparisons() -> list:
     email = cl.CustomComparison(
         output_column_name="email",
         comparison_levels=[
-            _null("email"),
+            # The same mailbox name at another provider, when it only spells the names ("anne.roux@" here and there),
+            # says nothing the name comparison has not said: namesakes write it too. Weighed as no evidence (rather
+            # than as two different addresses, or as a shared one).
+            cll.CustomLevel(
+                '"email_l" IS NULL OR "email_r" IS NULL OR ("email_l" <> "email_r" '
+                'AND "email_local_l" = "email_local_r" '
+                'AND (coalesce(length("email_residue_l"), 0) < 3 OR coalesce(length("email_residue_r"), 0) < 3))',
+                "email missing, or the same mailbox name spelling only the names",
+            ).configure(is_null_level=True),
             cll.ExactMatchLevel("email"),
             cll.CustomLevel(
                 '"email_local_l" = "email_local_r" '
@@ -228,11 +251,14 @@ def blocking_rules() -> list:
         block_on("email_mailbox"),
         # the same names and birth year, for names that are not common (common ones would grow pairs quadratically)
         block_on("name_capped", "dob_year"),
-        # swapped names, only where the birth year or the postcode agrees: swapped names alone grow quadratically
-        "l.fn = r.ln AND l.ln = r.fn AND (l.dob_year = r.dob_year OR l.postcode = r.postcode)",
+        # swapped names (as they sound: one of them may be mistyped too), only where the birth year or the postcode
+        # agrees: swapped names alone grow quadratically
+        "l.fn_ph = r.ln_ph AND l.ln_ph = r.fn_ph AND (l.dob_year = r.dob_year OR l.postcode = r.postcode)",
         block_on("dob_swapped", "ln_ph"),
         # the same address and family name whatever the postcode (a slip, a cedex)
         block_on("addr", "ln_ph"),
+        # the same address and given name: the family name mistyped beyond its sound ("Hubdrt", "Prtit")
+        block_on("addr", "fn_ph"),
         # a rare full name on its own (name_rare is only set for names held by a few records)
         block_on("name_rare"),
     ]
@@ -324,9 +350,10 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     },
     "birth_date": {
         "Exact match on dob": 0.90,
-        "one slip (digit, transposition, day/month swap)": 0.04,
+        "day and month swapped, or two adjacent digits": 0.03,
+        "one digit wrong": 0.005,
         "Exact match on dob_year": 0.01,
-        "All other comparisons": 0.05,
+        "All other comparisons": 0.055,
     },
     "email": {"Exact match on email": 0.80, "same local part, beyond the names": 0.01, "All other comparisons": 0.19},
     "phone": {"Exact match on phone": 0.75, "one digit apart": 0.01, "All other comparisons": 0.24},

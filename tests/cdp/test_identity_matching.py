@@ -12,7 +12,13 @@ from django.db.models import Q
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map, learn_given_name_aliases
 from cdp.identity.clusters import cluster_records
-from cdp.identity.features import address_key, birth_dates_compatible, given_names_compatible, record_features
+from cdp.identity.features import (
+    address_key,
+    birth_dates_compatible,
+    email_residue,
+    given_names_compatible,
+    record_features,
+)
 from cdp.identity.metrics import clustering_quality
 from cdp.identity.rules import IdentityView, groups_compatible, identity_compatible, strong_conflict
 from cdp.identity.services import identity_resolve_all
@@ -79,6 +85,33 @@ def test_address_key_ignores_abbreviations_case_and_complements():
     assert address_key("19 AV. DE LA LIBERTE, Apt 12") == address_key("19 avenue de la Liberté") == "19 avenue liberte"
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "3e étage, 5 rue Émile Zola",
+        "5 rue Emile Zola, 3e étage",
+        "Bât A, esc. 2, 5 r. Émile Zola",
+        "Porte 5, 5 rue Emile Zola",
+    ],
+)
+def test_address_key_leaves_complements_before_or_after_the_street(written):
+    assert address_key(written) == "5 rue emile zola"
+
+
+def test_address_key_complements_in_other_languages_and_streets_named_like_them():
+    assert address_key("Flat 2, 14 High Street") == address_key("2nd floor, 14 High St") == "14 high street"
+    assert address_key("Hauptstr. 12, 2. OG") == "12 haupt strasse"
+    assert address_key("12 rue de la Porte, Apt 3") == "12 rue porte"  # a street named like a complement stays
+
+
+def test_email_residue_of_a_mistyped_name_is_the_name():
+    # the address spells the name right where the record mistyped it: nothing beyond the names
+    assert email_residue("alicedurand", "aliec", "durand") == ""
+    assert email_residue("alicedurand", "alice", "durabd") == ""
+    assert email_residue("melaniechevallier76", "melanie", "chevallier") == "76"
+    assert email_residue("lilirose", "anne", "roux") == "lilirose"  # a mailbox that is not the names stays
+
+
 def test_conflict_needs_both_emails_and_phones_to_differ():
     a = view("Anne", "Roux", email="anne@example.org", phone="+33612345678")
     new_email = view("Anne", "Roux", email="anne.roux@example.org", phone="+33612345678")
@@ -86,6 +119,16 @@ def test_conflict_needs_both_emails_and_phones_to_differ():
     assert not strong_conflict([a], [new_email])
     assert strong_conflict([a], [both_differ])
     assert not groups_compatible([a], [both_differ])
+
+
+def test_one_mailbox_at_two_providers_or_a_phone_one_slip_away_is_no_conflict():
+    a = view("Agathe", "Berger", email="a.berger@wanadoo.fr", phone="+33626815846")
+    other_provider = view("Agathe", "Berger", email="aberger@laposte.net", phone="+33611111111")
+    phone_slip = view("Agathe", "Berger", email="agathe@laposte.net", phone="+33626811846")
+    short_mailbox = view("Marie", "Roux", email="marie@example.org", phone="+33611111111")
+    assert not strong_conflict([a], [other_provider])
+    assert not strong_conflict([a], [phone_slip])
+    assert strong_conflict([view("Marie", "Roux", email="marie@example.net", phone="+33622222222")], [short_mailbox])
 
 
 def test_twins_contradict_each_other_but_nicknames_do_not():
@@ -111,12 +154,87 @@ def test_a_chain_of_links_cannot_join_two_conflicting_people():
     assert result.refused == [(2, 3)]
 
 
+def test_two_records_mistyped_otherwise_join_through_the_record_they_both_mistype():
+    lucy = view("Lucy", "Smith", birth=dt.date(1986, 8, 31))
+    lumy = view("Lumy", "Simth", birth=dt.date(1986, 8, 31))
+    lcy = view("Lcy", "Simth", birth=dt.date(1986, 8, 31))
+    assert not identity_compatible(lumy, lcy)  # two slips apart
+    assert groups_compatible([lucy, lumy], [lcy])  # each one slip from Lucy
+    assert not groups_compatible([lumy], [lcy])
+    sabine = view("Sabine", "Giordano", birth=dt.date(1957, 4, 12))
+    swapped = view("Sabine", "Giordano", birth=dt.date(1957, 12, 4))
+    mistyped = view("Sabine", "Giordano", birth=dt.date(1955, 4, 12))
+    assert groups_compatible([sabine, swapped], [mistyped])
+    assert not groups_compatible([swapped], [mistyped])
+
+
+def test_a_short_form_or_a_feminine_form_bridges_nothing():
+    # "Lou" can be Louis or Louise, but neither is a slip of it
+    louis, lou, louise = view("Louis", "Roux"), view("Lou", "Roux"), view("Louise", "Roux")
+    assert identity_compatible(louis, lou)
+    assert identity_compatible(lou, louise)
+    assert not groups_compatible([louis, lou], [louise])
+    # twins stay apart whatever their records' typos
+    leo, lea = view("Léo", "Roux", birth=dt.date(2001, 5, 6)), view("Léa", "Roux", birth=dt.date(2001, 5, 6))
+    assert not groups_compatible([leo, view("Lea", "Roux", birth=dt.date(2001, 5, 6))], [lea])
+
+
 def test_metrics_pairwise_and_bcubed():
     truth = {"a": 1, "b": 1, "c": 2}
     quality = clustering_quality({"a": "x", "b": "y", "c": "y"}, truth)
     assert (quality.precision, quality.recall) == (0.0, 0.0)
     perfect = clustering_quality({"a": "x", "b": "x", "c": "y"}, truth)
     assert (perfect.precision, perfect.recall, perfect.bcubed_f1) == (1.0, 1.0, 1.0)
+
+
+# --- comparison levels -----------------------------------------------------------------------------------------------
+
+
+def levels_of(left: IdentityView, right: IdentityView) -> dict[str, str]:
+    """The level of each comparison two records fall in (the model untrained: levels do not depend on weights)."""
+    from splink import DuckDBAPI, Linker
+
+    table = matching.features_table([(1, left.features), (2, right.features)])
+    creator = matching.settings()
+    creator.blocking_rules_to_generate_predictions = ["1=1"]
+    (pair,) = matching.predict_all(Linker(DuckDBAPI().register(table), creator))
+    return pair.levels
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
+        (("Magali", "Morel"), ("Magali", "Mprel"), "family name close"),  # Jaro-Winkler 0.88: a slip all the same
+        (("Virginie", "Denis"), ("Vrginie", "Denis"), "given name close"),
+        (("Paul", "Pelletier"), ("Pzlletier", "Paul"), "both names close"),  # swapped, and one mistyped
+        (("Léo", "Morel"), ("Léa", "Morel"), "same family name, other given name"),  # short names: no slip
+    ],
+)
+def test_names_one_typing_slip_apart_are_close(left, right, level):
+    assert levels_of(view(*left), view(*right))["name"] == level
+
+
+def test_birth_dates_swapped_weigh_apart_from_a_digit_wrong():
+    born = view("Anne", "Roux", birth=dt.date(1985, 6, 23))
+    assert levels_of(born, view("Anne", "Roux", birth=dt.date(1958, 6, 23)))["birth_date"] == (
+        "day and month swapped, or two adjacent digits"
+    )
+    day_month = view("Anne", "Roux", birth=dt.date(1985, 4, 6))
+    assert levels_of(day_month, view("Anne", "Roux", birth=dt.date(1985, 6, 4)))["birth_date"] == (
+        "day and month swapped, or two adjacent digits"
+    )
+    assert levels_of(born, view("Anne", "Roux", birth=dt.date(1985, 6, 28)))["birth_date"] == "one digit wrong"
+
+
+def test_the_same_mailbox_spelling_the_names_at_another_provider_is_no_evidence():
+    anne = view("Anne", "Roux", email="anne.roux@example.org")
+    assert levels_of(anne, view("Anne", "Roux", email="anneroux@example.net"))["email"].startswith("email missing")
+    assert levels_of(anne, view("Anne", "Roux", email="anne.roux@example.org"))["email"] == "Exact match on email"
+    assert levels_of(anne, view("Anne", "Roux", email="lili@example.org"))["email"] == "All other comparisons"
+    rose = view("Anne", "Roux", email="lilirose75@example.org")
+    assert levels_of(rose, view("Anne", "Roux", email="lilirose75@example.net"))["email"] == (
+        "same local part, beyond the names"
+    )
 
 
 # --- through the database --------------------------------------------------------------------------------------------
@@ -253,6 +371,15 @@ def test_aliases_are_learned_from_records_sharing_an_identifier_not_from_relativ
     assert not identity_compatible(IdentityView(_features("Thomas"), None), IdentityView(_features("Tom"), None))
 
 
+def test_an_alias_mistyped_is_still_an_alias():
+    names = alias_map([("anthony", "tony")])
+    anthony = IdentityView(replace(_features("Anthony"), fn_aliases=names["anthony"]), None)
+    mistyped = IdentityView(_features("Tohy"), None)
+    assert identity_compatible(anthony, mistyped)
+    assert identity_compatible(mistyped, anthony)
+    assert not identity_compatible(anthony, IdentityView(_features("Samuel"), None))
+
+
 def test_aliases_need_compatible_birth_dates():
     features = {
         1: _features("Thomas"),
@@ -263,6 +390,57 @@ def test_aliases_need_compatible_birth_dates():
     features |= {5: _features("Thomas", "Morel"), 6: _features("Tom", "Morel")}
     groups = [[1, 2], [3, 4], [5, 6]]
     assert learn_given_name_aliases(features, groups, birth_ok=lambda a, b: False) == []
+
+
+def _household_features(first: str, last: str, born: dt.date, address: str, gender: str = ""):
+    return record_features(
+        first_name=first,
+        last_name=last,
+        email="",
+        phone="",
+        birth_date=born,
+        gender=gender,
+        address=address,
+        postcode="75011",
+        city="",
+    )
+
+
+def test_aliases_are_learned_from_family_name_birth_date_and_address_too():
+    # given files without e-mails or phones: three people whose records give a nickname; two pairs of twins with
+    # the same two popular names, among forty other records of each name
+    features = {}
+    for index, family in enumerate(("Roux", "Petit", "Morel")):
+        born, address = dt.date(1970 + index, 3, 4), f"{index + 1} rue Haute"
+        features[2 * index + 1] = _household_features("Anthony", family, born, address)
+        features[2 * index + 2] = _household_features("Tony", family, born, address)
+    for index, family in enumerate(("Blanc", "Noir")):
+        born, address = dt.date(2001, 5, 6 + index), f"{index + 1} rue Basse"
+        features[10 + 2 * index] = _household_features("Lucas", family, born, address, "M")
+        features[11 + 2 * index] = _household_features("Hugo", family, born, address, "M")
+    for index in range(40):
+        features[100 + index] = _features("Lucas", f"Family{index}")
+        features[200 + index] = _features("Hugo", f"Family{index}")
+    # when aliases are learned with no shared identifier at all
+    aliases = learn_given_name_aliases(features, [], birth_ok=lambda a, b: True)
+    # then the nickname is one (seen beside its full name on all its records); the twins' names, seen twice on 42
+    # records each, are not
+    assert aliases == [("anthony", "tony")]
+
+
+def test_one_persons_records_sharing_several_identifiers_are_one_sighting():
+    # given one person's records sharing an e-mail and a phone (two groups), and twins sharing a landline and a home
+    features = {
+        1: _features("Thomas", "Roux"),
+        2: _features("Tom", "Roux"),
+        3: _household_features("Lucas", "Blanc", dt.date(2001, 5, 6), "9 rue Basse", "M"),
+        4: _household_features("Hugo", "Blanc", dt.date(2001, 5, 6), "9 rue Basse", "M"),
+    }
+    groups = [[1, 2], [1, 2], [3, 4]]
+    # when aliases are learned
+    aliases = learn_given_name_aliases(features, groups, birth_ok=lambda a, b: True)
+    # then neither pair of names was seen twice
+    assert aliases == []
 
 
 def test_u_is_corrected_for_the_matches_among_random_pairs():
