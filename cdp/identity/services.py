@@ -529,6 +529,7 @@ def _candidate_keys(records: list[SourceRecord], loaded_new: Loaded) -> list[tup
         (("match_name", "postcode"), swapped),
         (("match_address", "postcode"), {(r.match_address, r.postcode) for r in records if r.match_address}),
         (("match_address", "match_family"), {(r.match_address, r.match_family) for r in records if r.match_address}),
+        (("match_address", "match_given"), {(r.match_address, r.match_given) for r in records if r.match_address}),
     ]
 
 
@@ -536,10 +537,11 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Ma
     """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
 
     The keys mirror the model's blocking rules and are looked up as exact tuples, each through its index: e-mail,
-    phone, phonetic names with birth date or postcode, swapped names with postcode, address with postcode or family
-    name. The rules that compare on less than an index holds are narrowed in Python over a few columns before any
-    record is read whole: names held by few records (alone, with the birth year, or with the town), and the same house
-    number and postcode with one of the names. The model's rules then pick the pairs among these candidates.
+    phone, phonetic names with birth date or postcode, swapped names with postcode or birth year, address with
+    postcode, family name or given name. The rules that compare on less than an index holds are narrowed in Python
+    over a few columns before any record is read whole: names held by few records (alone, with the birth year, or
+    with the town), the same house number and postcode with one of the names, swapped names with the birth year. The
+    model's rules then pick the pairs among these candidates.
     """
     new_ids = {record.pk for record in records}
     found: dict[int, None] = {}  # ids in the order the keys find them
@@ -548,6 +550,19 @@ def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Ma
             found[record_id] = None
     for record_id in _narrowed_candidates(records, name_counts):
         found[record_id] = None
+    # swapped names (as they sound) with the same birth year: the swapped key's records, narrowed by year
+    features = dict(loaded_new.features)
+    swapped_years = {
+        (f.fn_ph + f.ln_ph, r.birth_date.year)
+        for r in records
+        if (f := features[r.pk]).fn_ph and f.ln_ph and r.birth_date
+    }
+    rows = rows_by_keys(
+        SourceRecord, ("match_name",), {(key,) for key, _ in swapped_years}, ("pk", "match_name", "birth_date")
+    )
+    for record_id, name, born in rows:
+        if born is not None and (name, born.year) in swapped_years:
+            found[record_id] = None
     ids = [record_id for record_id in found if record_id not in new_ids]
     rows = {
         row[0]: dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows_by_ids(SourceRecord, ids, RECORD_COLUMNS)
