@@ -17,7 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("import_bench", "profile_bench", "identity_bench", "identity_ceiling", "customer_import_bench")
+BENCHMARKS = (
+    "import_bench",
+    "profile_bench",
+    "identity_bench",
+    "identity_ceiling",
+    "customer_import_bench",
+    "segmentation_bench",
+)
 OUTPUT = ROOT / "BENCHMARKS.md"
 TITLE = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py); each figure is the median of several runs.\n"
 
