@@ -1,6 +1,7 @@
 """The segmentation method, on a feature matrix: the fitted transform, clustering with automatic k, and baselines.
 
-1. Transform: the logarithm of long-tailed features (money, counts, days), standard scaling, then PCA keeping a
+1. Transform: the logarithm of long-tailed features (money, counts, days), standard scaling, a weight per feature
+   so that each behaviour counts once whatever the number of its columns (``family_weights``), then PCA keeping a
    stated share of the variance. One scikit-learn Pipeline: what a run fits is what later predicts.
 2. k-means: for every k of the range, fitted on a sample; silhouette on a sub-sample, Calinski-Harabasz,
    Davies-Bouldin and inertia on the sample; k is the best silhouette. The chosen model labels every customer, a
@@ -51,6 +52,35 @@ def _log1p_nonnegative(values: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(values, 0, None))
 
 
+def _weigh(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return values * weights
+
+
+def feature_family(name: str) -> str:
+    """The behaviour a feature measures: one family for the retailer's categories, one for its channels, one for its
+    interaction types, one for the time of day and week, one for seasonality; every other feature its own."""
+    if name.startswith("share_category_"):
+        return "categories"
+    if name.startswith("share_channel_"):
+        return "channels"
+    if name.startswith("events_") and name != "events_365d":
+        return "event_types"
+    if name in ("weekend_share", "morning_share", "evening_share"):
+        return "time"
+    if name in ("month_concentration", "gift_season_share"):
+        return "season"
+    return name
+
+
+def family_weights(names: list[str]) -> np.ndarray:
+    """1/sqrt(family size) per feature: each behaviour weighs the same in the distance whatever number of columns
+    it brings (a catalogue of twelve categories must not outweigh recency and frequency)."""
+    sizes: dict[str, int] = {}
+    for name in names:
+        sizes[feature_family(name)] = sizes.get(feature_family(name), 0) + 1
+    return np.array([1 / np.sqrt(sizes[feature_family(name)]) for name in names])
+
+
 def build_pipeline(matrix: FeatureMatrix, *, variance: float, seed: int) -> tuple[Pipeline, list[int]]:
     """The transform, over the features that vary (a constant column says nothing about anyone)."""
     spread = matrix.values.std(axis=0) if len(matrix.customer_ids) else np.zeros(len(matrix.features))
@@ -61,10 +91,13 @@ def build_pipeline(matrix: FeatureMatrix, *, variance: float, seed: int) -> tupl
         [("log", FunctionTransformer(_log1p_nonnegative), skewed), ("plain", "passthrough", plain)],
         sparse_threshold=0,
     )
+    # the ColumnTransformer puts the logged columns first, then the others: the weights follow that order
+    ordered = [matrix.features[used[position]].name for position in (*skewed, *plain)]
     pipeline = Pipeline(
         [
             ("transform", columns),
             ("scale", StandardScaler()),
+            ("weigh", FunctionTransformer(_weigh, kw_args={"weights": family_weights(ordered)})),
             ("pca", PCA(n_components=variance, svd_solver="full", random_state=seed)),
         ]
     )
