@@ -232,9 +232,11 @@ if PRODUCTION:
 # REST API (https://www.django-rest-framework.org/api-guide/settings/, https://drf-spectacular.readthedocs.io/)
 # --------------------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request without credentials is answered 401 with `WWW-Authenticate: Token` (the first class
+    # names the challenge); a signed-in browser's session is read next.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

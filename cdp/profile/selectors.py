@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 from django.utils import timezone
 
@@ -73,15 +74,15 @@ class CustomerHit:
     phone: str
     postcode: str
     city: str
-    matched_on: str
-    score: float
+    matched_on: str | None  # None in a plain list (no search)
+    score: float | None
 
     @property
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
-def _hit(row: dict[str, Any], matched_on: str, score: float) -> CustomerHit:
+def _hit(row: dict[str, Any], matched_on: str | None, score: float | None) -> CustomerHit:
     return CustomerHit(**{name: row[name] for name in _HIT_FIELDS}, matched_on=matched_on, score=score)
 
 
@@ -196,8 +197,19 @@ def _unindexed_name_hits(ranker: KeyRanker) -> list[CustomerHit]:
     return hits
 
 
-def customer_search(*, query: str, limit: int = 50) -> list[CustomerHit]:
-    """Active customers by e-mail, phone, external id or loyalty card (exact), or by name (typo-tolerant), best first.
+def _narrowed(queryset, *, source_key: str | None, updated_since: dt.datetime | None):
+    if source_key:
+        queryset = queryset.filter(Exists(SourceRecord.objects.filter(customer=OuterRef("pk"), source__key=source_key)))
+    if updated_since is not None:
+        queryset = queryset.filter(updated_at__gte=updated_since)
+    return queryset
+
+
+def customer_search(
+    *, query: str, limit: int = 50, source_key: str | None = None, updated_since: dt.datetime | None = None
+) -> list[CustomerHit]:
+    """Active customers by e-mail, phone, external id or loyalty card (exact), or by name (typo-tolerant), best first;
+    narrowed to those with a record from the source `source_key`, or updated since `updated_since`, when given.
 
     Raises SearchQueryError for a query too short or too long, or an e-mail address that is not one.
     """
@@ -210,7 +222,39 @@ def customer_search(*, query: str, limit: int = 50) -> list[CustomerHit]:
     unique: dict[uuid.UUID, CustomerHit] = {}
     for hit in sorted(hits, key=_hit_order):
         unique.setdefault(hit.id, hit)
-    return list(unique.values())[:limit]
+    found = list(unique.values())
+    if found and (source_key or updated_since is not None):
+        ids = Customer.objects.filter(pk__in=list(unique)).values_list("pk", flat=True)
+        kept = set(_narrowed(ids, source_key=source_key, updated_since=updated_since))
+        found = [hit for hit in found if hit.id in kept]
+    return found[:limit]
+
+
+class CustomerPage(Sequence):
+    """Active customers by name as a sequence a paginator slices: a COUNT, then one query per page read."""
+
+    def __init__(self, queryset) -> None:
+        self._queryset = queryset
+
+    def __len__(self) -> int:
+        return self._queryset.count()
+
+    @overload
+    def __getitem__(self, index: int) -> CustomerHit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[CustomerHit]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [_hit(row, None, None) for row in self._queryset[index]]
+        return _hit(self._queryset[index], None, None)
+
+
+def customer_list(*, source_key: str | None = None, updated_since: dt.datetime | None = None) -> CustomerPage:
+    """Every active customer, by name (then id: a stable order for paging), narrowed like customer_search."""
+    customers = _narrowed(Customer.objects.active(), source_key=source_key, updated_since=updated_since)
+    return CustomerPage(customers.order_by("last_name", "first_name", "pk").values(*_HIT_FIELDS))
 
 
 def _hit_order(hit: CustomerHit) -> tuple:
