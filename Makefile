@@ -21,10 +21,13 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --no-input
 
+# Builds the demo retailer (again: an existing demo is imported over, idempotently).
 demo: migrate
 	$(PY) manage.py demo --customers $(DEMO_CUSTOMERS)
 
-run: demo
+# Serves the demo; builds it only when the database holds no customer yet (`make demo` builds it again).
+run: migrate
+	$(PY) manage.py demo --customers $(DEMO_CUSTOMERS) --keep-existing
 	$(PY) manage.py create_demo_users
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The product's 404 and 500 pages under DEBUG too; below authentication, so the page knows who is signed in.
+    "cdp.middleware.ErrorPagesMiddleware",
     "cdp.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -303,7 +305,9 @@ IDENTITY_AUTO_MERGE_PROBABILITY = env.float("IDENTITY_AUTO_MERGE_PROBABILITY", d
 IDENTITY_REVIEW_PROBABILITY = env.float("IDENTITY_REVIEW_PROBABILITY", default=0.5)  # below: kept apart
 # The customer's preference page (consent.services.preferences): the links put in e-mail footers are absolute when
 # the base URL is set (the public address of this site) and expire after the given number of days.
-PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="" if PRODUCTION else "http://localhost:8000")
+# Unset (development), a link made on a page (e-mailed or printed by staff) is built on the address the page was asked
+# on, whatever the host and port; links made without a request (e-mail footers) are then relative.
+PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="")
 if PRODUCTION and not PREFERENCE_LINK_BASE_URL.startswith("https://"):
     # A link in an e-mail footer must reach the public site, over TLS: it carries the key to the customer's choices.
     raise ImproperlyConfigured("PRODUCTION=true needs PREFERENCE_LINK_BASE_URL: the site's public https:// address.")

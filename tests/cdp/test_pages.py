@@ -112,3 +112,39 @@ def test_big_tables_show_the_planner_estimate_on_postgresql(monkeypatch):
     assert figures["Receipts"].estimated
     assert figures["Receipts"].value == 5
     assert not figures["Customers"].estimated
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_page_is_the_products_own_404_even_with_debug(crm_client, settings, debug):
+    # given DEBUG on (make run) or off
+    settings.DEBUG = debug
+    # when a signed-in user opens a page that does not exist, or a customer that does not
+    for url in ("/no-such-page/", "/customers/00000000-0000-0000-0000-000000000000/"):
+        response = crm_client.get(url)
+        # then the product's page answers: no URL list, no settings
+        body = response.content.decode()
+        assert response.status_code == 404
+        assert "This page does not exist." in body
+        assert "URLconf" not in body
+        assert "DEBUG = True" not in body
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_crash_is_the_products_own_500_even_with_debug(client, role_users, settings, monkeypatch, debug, caplog):
+    # given DEBUG on or off, and a home page whose figures cannot be read
+    settings.DEBUG = debug
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("cdp.views.dashboard_counts", broken)
+    client.force_login(role_users["crm"])
+    client.raise_request_exception = False
+    # when the home page is opened
+    response = client.get("/")
+    # then the product's 500 page answers, and the traceback is in the log only
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in body
+    assert "the database went away" not in body
+    assert "the database went away" in caplog.text
