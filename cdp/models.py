@@ -418,6 +418,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name_plural = "import batches"
         # Each kind of data is a right of its own (the API's ingest endpoints and the roles check them); consents
         # are consent.import_consentevent.
         permissions = [
