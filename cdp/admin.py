@@ -166,6 +166,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ("short_id", "status", "last_name", "first_name", "email", "phone", "postcode", "city", "created_at")
     list_display_links = ("short_id", "last_name")
     list_filter = (CustomerStatusFilter, "gender", "country")
+    ordering = ("last_name", "first_name", "id")  # customer_name_idx serves it
     search_fields = ("last_name", "first_name", "=email", "=phone", "=postcode")
     readonly_fields = ("id", "field_sources", "created_at", "updated_at", "merged_into")
     inlines = (SourceRecordInline, IdentifierInline)
@@ -182,7 +183,10 @@ class CustomerAdmin(SimpleHistoryAdmin):
     change_form_template = "admin/cdp/customer/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
-        """A pasted customer id finds that customer; anything else searches names and identifiers."""
+        """A pasted customer id finds that customer; anything else searches names and identifiers. The autocomplete
+        of other pages (a request's customer) offers active customers only: a merged one is its survivor now."""
+        if request.resolver_match is not None and request.resolver_match.url_name == "autocomplete":
+            queryset = queryset.active()
         try:
             customer_id = uuid.UUID(search_term.strip())
         except ValueError:

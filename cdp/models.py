@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
 
 from cdp.money import format_minor
 
@@ -377,7 +378,8 @@ class Interaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} ({self.channel}) {self.occurred_at:%Y-%m-%d}"
+        day = formats.date_format(timezone.localtime(self.occurred_at), "SHORT_DATE_FORMAT")
+        return f"{self.type} ({self.channel}) {day}"
 
 
 class ImportBatch(models.Model):

@@ -169,10 +169,16 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # --------------------------------------------------------------------------------------------------------------------
 # Internationalisation
 # --------------------------------------------------------------------------------------------------------------------
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+# The retailer's language (the demo retailer is French, like its time zone, currency and phone region); a browser that
+# asks for English, or a user who picks it, reads the product in English.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="fr")
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+# One date format and one date-and-time format per language (cdp/formats/<language>/formats.py), Django's for the rest.
+FORMAT_MODULE_PATH = ["cdp.formats"]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Static and media files (https://whitenoise.readthedocs.io/)

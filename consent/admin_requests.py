@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -26,10 +27,10 @@ from consent.models import (
     ErasureReceipt,
     ProcessingRestriction,
     RequestAction,
-    RequestKind,
     RequestStatus,
     SubjectExport,
 )
+from consent.services import request_steps as steps
 from consent.services import requests as dsr
 from consent.services.erasure import SUBJECT_DIGEST_KIND, subject_erase
 from consent.services.export import subject_export_claim, subject_export_discard, subject_export_link
@@ -102,7 +103,21 @@ class ExtendForm(forms.Form):
 
 
 class LinkForm(forms.Form):
-    customer = forms.UUIDField(label="Customer id", help_text="Copy it from the customer's page or search.")
+    """The customer, found by name, e-mail, phone or a pasted id as the customer admin's search finds them."""
+
+    customer = forms.ModelChoiceField(
+        queryset=None,
+        label="Customer",
+        help_text="Type a name, an e-mail address, a phone number or paste the customer's id.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from consent.registry import subject_model
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["customer"]
+        field.widget = AutocompleteSelect(DataSubjectRequest._meta.get_field("customer"), admin.site)
+        field.queryset = subject_model()._default_manager.all()  # after the widget: it hands the widget its choices
 
 
 class ObjectionForm(forms.Form):
@@ -123,12 +138,12 @@ class NoForm(forms.Form):
 
 @dataclass(frozen=True)
 class Step:
+    """A button of the request's page: which step of consent.services.request_steps, its form and its service."""
+
     name: str
     label: str
     form: type[forms.Form]
     apply: Callable[[DataSubjectRequest, dict, object], str]  # (request, cleaned data, user) -> message
-    kinds: tuple[str, ...] = ()  # empty: every kind
-    needs_verified: bool = False
     danger: bool = False
 
 
@@ -139,12 +154,7 @@ def _customer(request: DataSubjectRequest):
 
 
 def _link(request, data, user) -> str:
-    from consent.registry import subject_model
-
-    customer = subject_model()._default_manager.filter(pk=data["customer"]).first()
-    if customer is None:
-        raise ValidationError("no customer has this id")
-    dsr.dsr_link_customer(request=request, customer=customer, actor=user)
+    dsr.dsr_link_customer(request=request, customer=data["customer"], actor=user)
     return "Customer linked."
 
 
@@ -183,35 +193,35 @@ def _rectified(request, data, user) -> str:
 STEPS = {
     step.name: step
     for step in (
-        Step("link", "Link customer", LinkForm, _link),
+        Step(steps.LINK, "Link customer", LinkForm, _link),
         Step(
-            "verify",
+            steps.VERIFY,
             "Verify identity",
             VerifyForm,
             lambda r, d, u: dsr.dsr_verify_identity(request=r, method=d["text"], actor=u) and "Identity verified.",
         ),
         Step(
-            "extend",
+            steps.EXTEND,
             "Extend deadline",
             ExtendForm,
             lambda r, d, u: (
                 dsr.dsr_extend(request=r, months=d["months"], reason=d["text"], actor=u) and "Deadline extended."
             ),
         ),
-        Step("export", "Produce export", NoForm, _export, (RequestKind.ACCESS, RequestKind.PORTABILITY), True),
-        Step("erase", "Erase subject", EraseForm, _erase, (RequestKind.ERASURE,), True, True),
-        Step("restrict", "Restrict processing", NoteForm, _restrict, (RequestKind.RESTRICTION,), True),
-        Step("lift", "Lift restriction", NoteForm, _lift, (RequestKind.RESTRICTION,), True),
-        Step("object", "Record objection", ObjectionForm, _object, (RequestKind.OBJECTION,), True),
-        Step("rectified", "Record rectification", NoForm, _rectified, (RequestKind.RECTIFICATION,), True),
+        Step(steps.EXPORT, "Produce export", NoForm, _export),
+        Step(steps.ERASE, "Erase subject", EraseForm, _erase, danger=True),
+        Step(steps.RESTRICT, "Restrict processing", NoteForm, _restrict),
+        Step(steps.LIFT, "Lift restriction", NoteForm, _lift),
+        Step(steps.OBJECT, "Record objection", ObjectionForm, _object),
+        Step(steps.RECTIFIED, "Record rectification", NoForm, _rectified),
         Step(
-            "complete",
+            steps.COMPLETE,
             "Complete",
             NoteForm,
             lambda r, d, u: dsr.dsr_complete(request=r, outcome=d["text"], actor=u) and "Completed.",
         ),
         Step(
-            "reject",
+            steps.REJECT,
             "Reject",
             NoteForm,
             lambda r, d, u: dsr.dsr_reject(request=r, reason=d["text"], actor=u) and "Rejected.",
@@ -222,20 +232,8 @@ STEPS = {
 
 
 def available_steps(request: DataSubjectRequest) -> list[Step]:
-    if not request.is_open:
-        return []
-    found = []
-    for step in STEPS.values():
-        if step.kinds and request.kind not in step.kinds:
-            continue
-        if step.needs_verified and (request.identity_verified_at is None or request.customer_id is None):
-            continue
-        if step.name == "verify" and request.identity_verified_at is not None:
-            continue
-        if step.name == "link" and request.customer_id is not None:
-            continue
-        found.append(step)
-    return found
+    """The buttons of the steps that apply now (consent.services.request_steps decides)."""
+    return [STEPS[name] for name in steps.dsr_steps_available(request)]
 
 
 class DataSubjectRequestAddForm(forms.ModelForm):
@@ -267,7 +265,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     ordering = ("due_at", "pk")  # the most urgent first (index dsr_open_due_idx)
     search_fields = ("=id",)
-    raw_id_fields = ("customer",)
+    autocomplete_fields = ("customer",)  # found by name, e-mail or phone (the customer admin's search)
     inlines = (EventInline, ExportInline, ReceiptInline)
     change_form_template = "admin/consent/datasubjectrequest/change_form.html"
     readonly_fields = (

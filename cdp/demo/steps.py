@@ -51,5 +51,9 @@ def _rows(count: int) -> str:
 
 
 def register() -> None:
+    from cdp.demo.requests import requests_step
+
     register_demo_step(10, "generate", generate_step)
     register_demo_step(20, "import", import_step)
+    # After identity resolution: the requests name customers as they will stay.
+    register_demo_step(95, "requests", requests_step)

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from consent.display import local_datetime
+
 
 class RequestKind(models.TextChoices):
     ACCESS = "access", "Access (Art. 15)"
@@ -162,7 +164,8 @@ class DataSubjectRequestEvent(models.Model):
         indexes = [models.Index(fields=["request", "at"], name="dsrevent_request_idx")]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        # In local time and the locale's format, like the row it captions in the admin.
+        return f"{self.get_action_display()}, {local_datetime(self.at)}"
 
 
 class SubjectExport(models.Model):
@@ -195,7 +198,7 @@ class SubjectExport(models.Model):
         indexes = [models.Index(fields=["customer"], name="subjectexport_customer_idx")]
 
     def __str__(self) -> str:
-        return f"Export {self.pk} ({self.created_at:%Y-%m-%d})"
+        return f"Export {self.pk} ({local_datetime(self.created_at)})"
 
 
 class ProcessingRestriction(models.Model):
@@ -263,7 +266,7 @@ class ErasureReceipt(models.Model):
         indexes = [models.Index(fields=["subject_digest"], name="erasurereceipt_subject_idx")]
 
     def __str__(self) -> str:
-        return f"Erasure {self.reference} ({self.erased_at:%Y-%m-%d})"
+        return f"Erasure {self.reference} ({local_datetime(self.erased_at)})"
 
 
 class SuppressedIdentifier(models.Model):

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from cdp.models import Interaction, Receipt, ReceiptLine, SourceRecord
-from consent.models import ConsentEvent
+from consent.models import ConsentEvent, DataSubjectRequest, ProcessingRestriction
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,10 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
         for s in ("crm", "eshop")
     )
     assert expected_consents > 0
-    assert ConsentEvent.objects.count() == expected_consents
+    # the demo's objection request withdraws the direct-marketing purposes in the ledger
+    objection_withdrawals = ConsentEvent.objects.filter(source_key="dsr").count()
+    assert objection_withdrawals > 0
+    assert ConsentEvent.objects.count() == expected_consents + objection_withdrawals
     # consents are imported after the customers, so each finds its customer at once
     assert not ConsentEvent.objects.filter(customer__isnull=True).exists()
     assert Interaction.objects.count() > 0
@@ -55,12 +58,21 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
     assert "generate:" in text
     assert "import:" in text
     assert "demo: 120 customers" in text
+    # and the DPO has requests to practise on, in different states
+    requests = list(DataSubjectRequest.objects.all())
+    states = {(r.kind, r.status, r.is_overdue, r.customer_id is not None) for r in requests}
+    assert ("access", "received", False, True) in states
+    assert ("rectification", "received", False, False) in states
+    assert ("erasure", "in_progress", True, True) in states
+    assert ("objection", "completed", False, True) in states
+    assert ProcessingRestriction.objects.filter(lifted_at__isnull=True).count() == 1
     # and a second run finds everything unchanged
     again = StringIO()
     call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=again)
     assert "created 0, updated 0" in again.getvalue()
     assert ReceiptLine.objects.count() == expected_lines
-    assert ConsentEvent.objects.count() == expected_consents
+    assert ConsentEvent.objects.count() == expected_consents + objection_withdrawals
+    assert DataSubjectRequest.objects.count() == len(requests)
 
 
 def test_make_run_keeps_an_existing_demo_database(tmp_path):
