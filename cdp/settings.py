@@ -324,6 +324,10 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODU
 globals().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clientele <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The model whose rows are the data subjects (consent.registry: consent names it here, never by an import).
+PERSONAL_DATA_SUBJECT_MODEL = "cdp.Customer"
+# Row history (django-simple-history); cdp.db writes history rows in bulk and honours it as simple-history does.
+SIMPLE_HISTORY_ENABLED = env.bool("SIMPLE_HISTORY_ENABLED", default=True)
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from django.views.i18n import set_language
 
 from cdp.api.exceptions import api_error_response, is_api_request
 from cdp.profile.selectors import PROFILE_PERMISSIONS
@@ -70,6 +71,10 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     template_name = "cdp/api_docs.html"
 
     is_login_page = True
+
+
+# The language a visitor picks in the top bar (the login page and the customer's page included): Django's own view.
+language_set = login_not_required(set_language)
 
 
 @login_not_required

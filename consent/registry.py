@@ -87,7 +87,7 @@ class PersonalData:
 
 
 def subject_model() -> type[models.Model]:
-    return apps.get_model(getattr(settings, "PERSONAL_DATA_SUBJECT_MODEL", "cdp.Customer"))
+    return apps.get_model(settings.PERSONAL_DATA_SUBJECT_MODEL)
 
 
 def _resolves_to_subject(model: type[models.Model], path: str) -> bool:

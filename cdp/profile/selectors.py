@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from cdp.models import Customer, Identifier, Interaction, Receipt, ReceiptLine, Source, SourceRecord
 from cdp.money import format_minor
@@ -26,8 +27,8 @@ from cdp.profile.search import FALLBACK_SCAN_LIMIT, KeyRanker, customer_search_k
 # Messages shown to the user; tests reuse them.
 # Who reads profiles: CRM staff, marketing analysts and DPOs; sales reps lack cdp.view_sourcerecord.
 PROFILE_PERMISSIONS = ("cdp.view_customer", "cdp.view_sourcerecord")
-QUERY_TOO_SHORT = "Enter at least 2 characters."
-QUERY_TOO_LONG = "Enter at most 100 characters."
+QUERY_TOO_SHORT = gettext_lazy("Enter at least 2 characters.")
+QUERY_TOO_LONG = gettext_lazy("Enter at most 100 characters.")
 MIN_QUERY_LENGTH = 2
 MAX_QUERY_LENGTH = 100
 MAX_MERGE_HOPS = 10
@@ -282,9 +283,10 @@ class IdentityField:
 
     name: str
     label: str
-    value: str
+    value: str  # ISO 8601 for a date (the API's); pages show `date` in the reader's format
     source_key: str
     source_name: str
+    date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -370,18 +372,29 @@ def customer_get_active(*, customer_id: Any) -> Customer:
     raise CustomerMerged(survivor.pk)
 
 
+IDENTITY_LABELS = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "email": gettext_lazy("E-mail"),
+    "phone": gettext_lazy("Phone"),
+    "birth_date": gettext_lazy("Birth date"),
+    "gender": gettext_lazy("Gender"),
+    "address": gettext_lazy("Address"),
+    "postcode": gettext_lazy("Postcode"),
+    "city": gettext_lazy("City"),
+    "country": gettext_lazy("Country"),
+    "signup_date": gettext_lazy("Signed up"),
+}
+
+
 def _identity(customer: Customer, source_names: dict[str, str]) -> tuple[IdentityField, ...]:
     fields = []
-    for name in (*Customer.PERSON_FIELDS, "signup_date"):
+    for name, label in IDENTITY_LABELS.items():
         value = customer.get_gender_display() if name == "gender" else getattr(customer, name)
         source_key = customer.field_sources.get(name, "") if isinstance(customer.field_sources, dict) else ""
-        label = str(Customer._meta.get_field(name).verbose_name)
-        shown = value.isoformat() if isinstance(value, dt.date) else str(value or "")
-        fields.append(
-            IdentityField(
-                name, label[:1].upper() + label[1:], shown, source_key, source_names.get(source_key, source_key)
-            )
-        )
+        date = value if isinstance(value, dt.date) else None
+        shown = value.isoformat() if date else str(value or "")
+        fields.append(IdentityField(name, label, shown, source_key, source_names.get(source_key, source_key), date))
     return tuple(fields)
 
 

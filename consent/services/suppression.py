@@ -25,7 +25,7 @@ CHUNK_SIZE = 5000
 
 
 def _key() -> bytes:
-    key = getattr(settings, "PSEUDONYMISATION_KEY", "")
+    key = settings.PSEUDONYMISATION_KEY
     if not key:
         raise ImproperlyConfigured("PSEUDONYMISATION_KEY is empty: the suppression list needs a secret key")
     return key.encode("utf-8")

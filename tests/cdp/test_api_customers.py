@@ -177,7 +177,7 @@ def test_profile_json_is_the_360_view(crm, customer, django_assert_max_num_queri
     assert {"kind": "loyalty_card", "value": CARD, "sources": ["loyalty"]} in body["identifiers"]
     figures = body["figures"]
     assert (figures["receipts"], figures["returns"]) == (4, 1)
-    assert figures["revenue"] == [{"minor": 8500, "currency": "EUR", "amount": "85.00", "display": "85.00 €"}]
+    assert figures["revenue"] == [{"minor": 8500, "currency": "EUR", "amount": "85.00", "display": "€85.00"}]
     assert figures["categories"][0] == {"label": "Garden", "count": 4}
     timeline = body["timeline"]
     assert (timeline["page"], timeline["has_next"], len(timeline["entries"])) == (1, False, 7)

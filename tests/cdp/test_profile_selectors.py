@@ -189,7 +189,7 @@ def test_search_leads_to_the_survivor_of_a_merge(people):
     ],
 )
 def test_search_refuses_malformed_queries(query, message):
-    with pytest.raises(SearchQueryError, match=message):
+    with pytest.raises(SearchQueryError, match=str(message)):
         customer_search(query=query, limit=10)
 
 
@@ -233,7 +233,7 @@ def test_profile_key_figures_are_aggregated(history):
     assert figures.first_purchase == receipts[0].purchased_at
     assert figures.last_purchase == receipts[-1].purchased_at  # the later return is not a purchase
     assert [(a.minor, a.currency) for a in figures.revenue] == [(6 * 2500 - 1500, "EUR")]
-    assert figures.revenue[0].display == "135.00 €"
+    assert figures.revenue[0].display == "€135.00"
     assert [a.minor for a in figures.average_basket] == [2500]
     assert [a.minor for a in figures.returned] == [1500]
     # Lines of purchases only: the returned rake does not count for the favourite category.

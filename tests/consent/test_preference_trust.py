@@ -171,7 +171,7 @@ def test_no_address_no_delivery(crm, mailoutbox):
     for delivery, reason in (("email", NO_EMAIL_ADDRESS), ("post", NO_POSTAL_ADDRESS)):
         response = deliver(crm, nowhere, delivery)
         assert response.status_code == 302
-        assert escape(reason) in crm.get(response["Location"]).content.decode()
+        assert escape(str(reason)) in crm.get(response["Location"]).content.decode()
     assert not PreferenceKey.objects.exists()
     assert not mailoutbox
 
