@@ -232,15 +232,42 @@ def register() -> None:
         m.SourceRecord,
         subject="customer",
         erasure=Erasure.DELETE,
-        export=_export_fields(("id", "source", "external_id", "customer"), RECORD_EXPORT_TAIL),
+        export=_export_fields(("id", "source", "source__name", "external_id", "customer"), RECORD_EXPORT_TAIL),
     )
-    register_personal_data(m.Identifier, subject="customer", erasure=Erasure.DELETE)
+    register_personal_data(
+        m.Identifier,
+        subject="customer",
+        erasure=Erasure.DELETE,
+        export=(
+            "id",
+            "kind",
+            "value",
+            "customer",
+            "source_record",
+            "source_record__source__name",
+            "source_record__external_id",
+            "created_at",
+        ),
+    )
     register_personal_data(
         m.Interaction,
         subject="customer",
         erasure=Erasure.DELETE,
         unlinked=(("source__key", "customer_external_id"),),
         anonymous=("anonymous_id",),
+        export=(
+            "id",
+            "source",
+            "source__name",
+            "customer",
+            "customer_external_id",
+            "anonymous_id",
+            "occurred_at",
+            "type",
+            "channel",
+            "properties",
+            "created_at",
+        ),
     )
     register_personal_data(
         m.Receipt,
@@ -249,11 +276,91 @@ def register() -> None:
         anonymise=("customer", "customer_external_id"),
         reason=ACCOUNTING,
         unlinked=(("source__key", "customer_external_id"),),
+        export=RECEIPT_EXPORT,
+        present=receipts_present,
     )
-    register_personal_data(m.ReceiptLine, subject="receipt__customer", erasure=Erasure.KEEP, reason=ACCOUNTING)
+    register_personal_data(
+        m.ReceiptLine,
+        subject="receipt__customer",
+        erasure=Erasure.KEEP,
+        reason=ACCOUNTING,
+        export=LINE_EXPORT,
+        present=lines_present,
+        nest=("receipt", "lines"),
+    )
     register_personal_data(m.MergeReview, subject=("left__customer", "right__customer"), erasure=Erasure.DELETE)
     # A merge's audit names the merged customer by id only: the subject may be the one merged into another.
     register_personal_data(m.MergeEvent, subject="survivor", erasure=Erasure.DELETE, subject_ids=("other_id",))
+
+
+# Receipts and their lines as a person (and the next controller, Art. 20) reads them: what each id stands for beside
+# it (source, store, receipt number, product reference, name and category), amounts in decimals with the currency.
+RECEIPT_EXPORT = (
+    "id",
+    "source",
+    "source__name",
+    "receipt_id",
+    "customer",
+    "customer_external_id",
+    "store",
+    "store__code",
+    "store__name",
+    "channel",
+    "purchased_at",
+    "currency",
+    "total_minor",
+    "discount_minor",
+    "item_count",
+    "created_at",
+)
+LINE_EXPORT = (
+    "id",
+    "receipt",
+    "receipt__receipt_id",
+    "line_no",
+    "product",
+    "product__sku",
+    "product__name",
+    "product__category__name",
+    "quantity",
+    "receipt__currency",
+    "unit_price_minor",
+    "discount_minor",
+    "amount_minor",
+)
+
+
+def _decimal(minor, currency) -> str | None:
+    from cdp.money import from_minor
+
+    return None if minor is None or not currency else str(from_minor(minor, currency))
+
+
+def _money(row: dict, names: dict[str, str], currency_key: str) -> dict:
+    """The row with each `<name>_minor` written as `<name>`, a decimal in the row's currency, in the same place."""
+    currency = row.get(currency_key)
+    presented = {}
+    for key, value in row.items():
+        if key in names:
+            presented[names[key]] = _decimal(value, currency)
+        elif key == currency_key:
+            presented["currency"] = value
+        else:
+            presented[key] = value
+    return presented
+
+
+def receipts_present(rows: list[dict]) -> list[dict]:
+    return [_money(row, {"total_minor": "total", "discount_minor": "discount"}, "currency") for row in rows]
+
+
+def lines_present(rows: list[dict]) -> list[dict]:
+    names = {"unit_price_minor": "unit_price", "discount_minor": "discount", "amount_minor": "amount"}
+    presented = [_money(row, names, "receipt_currency") for row in rows]
+    return [
+        {("category" if key == "product_category_name" else key): value for key, value in row.items()}
+        for row in presented
+    ]
 
 
 # What the portability archive holds: the person's data, not the platform's working keys (blocking codes, hashes).
