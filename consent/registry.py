@@ -46,6 +46,11 @@ class SubjectKeys:
     emails: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()
     anonymous_ids: frozenset[str] = frozenset()  # cookie or device ids seen with the subject (Recital 30)
+    # The subject as a person, in the app's own folded form (e.g. given name, family name, birth date), and the
+    # e-mails and phones others share with it (a household's address or landline): a shared value is refused only
+    # together with the person, so the other member of the household can still be imported.
+    persons: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
 
     def values(self) -> set[str]:
         """Every identifying value, as text: what a free-text field must not keep."""

@@ -58,7 +58,6 @@ from cdp.ingest import types as t
 from cdp.ingest.receipt_scan import TYPED_COLUMNS, Batch, ReceiptLineScan, ScanUnusable, duck_literal
 from cdp.ingest.rows import RowContext
 from consent.services.suppression import (
-    ERASED_SUBJECT,
     Kind,
     external_id_value,
     suppressed_digests,
@@ -530,7 +529,8 @@ class Bookkeeping:
             self.duck.unregister("b")
 
     def _without_erased(self, valid: pa.Table) -> pa.Table:
-        """Rows of erased subjects (the suppression list), refused: only the distinct customer ids are hashed."""
+        """Rows of erased subjects (the suppression list) are kept for accounting, anonymous and unlinked: their
+        customer id is blanked. Only the distinct customer ids are hashed."""
         if not self.setup.erased:
             return valid
         ids = [value for value in pc.unique(valid.column("customer_external_id")).to_pylist() if value]
@@ -540,9 +540,10 @@ class Bookkeeping:
         ]
         if not erased:
             return valid
-        mask = pc.is_in(valid.column("customer_external_id"), value_set=pa.array(erased, pa.string()))
-        self._reject(valid.filter(mask).column("row_no").combine_chunks(), ERASED_SUBJECT)
-        return valid.filter(pc.invert(mask))
+        column = valid.column("customer_external_id")
+        mask = pc.is_in(column, value_set=pa.array(erased, pa.string()))
+        blanked = pc.if_else(mask, pa.scalar("", column.type), column)
+        return valid.set_column(valid.schema.get_field_index("customer_external_id"), "customer_external_id", blanked)
 
     def _without_repeated(self, valid: pa.Table) -> pa.Table:
         """A (receipt, line) an earlier valid row of the file already has: refused, with the row it repeats."""

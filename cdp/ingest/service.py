@@ -29,7 +29,7 @@ from cdp.ingest import types as t
 from cdp.ingest.consents import write_consents
 from cdp.ingest.customers import write_customers
 from cdp.ingest.events import write_events
-from cdp.ingest.guard import refused_rows
+from cdp.ingest.guard import anonymised_rows, refused_rows
 from cdp.ingest.reader import CsvSource
 from cdp.ingest.rows import KNOWN, PARSERS, REQUIRED, RowContext
 from cdp.ingest.transactions import Catalogue, write_transactions
@@ -219,13 +219,22 @@ def _process(
 
 
 def _write_guarded(kind: str, writer: BatchWriter, batch: list[tuple[int, dict, Any]], sink: ErrorSink) -> None:
-    """Rows of erased subjects (suppression list) and restricted customers are refused with their reason."""
-    refused = refused_rows(kind, writer.source.key, (parsed for _, _, parsed in batch))
+    """Rows of erased subjects (suppression list) and restricted customers are refused with their reason; receipt
+    lines of an erased subject are kept, anonymous and unlinked (accounting)."""
+    parsed_rows = [parsed for _, _, parsed in batch]
+    refused = refused_rows(kind, writer.source.key, parsed_rows)
+    anonymous = anonymised_rows(kind, writer.source.key, parsed_rows)
     for index, reason in refused.items():
         row_no, raw, _ = batch[index]
         writer.result.rejected += 1
         sink.add(row_no, [reason], raw)
-    writer.write([parsed for index, (_, _, parsed) in enumerate(batch) if index not in refused])
+    writer.write(
+        [
+            replace(parsed, customer_external_id="") if index in anonymous else parsed
+            for index, parsed in enumerate(parsed_rows)
+            if index not in refused
+        ]
+    )
 
 
 def _finish(batch: ImportBatch, result: t.ImportResult, status: str, message: str = "") -> None:

@@ -276,6 +276,9 @@ class SuppressedIdentifier(models.Model):
         EMAIL = "email", "E-mail"
         PHONE = "phone", "Phone"
         EXTERNAL_ID = "external_id", "Source external id"
+        # A value the subject shared with others (a household's e-mail or landline), with the person who held it.
+        EMAIL_HOLDER = "email_holder", "Shared e-mail, with its erased holder"
+        PHONE_HOLDER = "phone_holder", "Shared phone, with its erased holder"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the normalised value (PSEUDONYMISATION_KEY).")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 
 from cdp.models import Customer
 from consent.models import DataSubjectRequest
 from consent.services import requests as dsr
 from consent.services.erasure import subject_erase
-from tests.browser.test_erasure_request import choose_customer, do_step, log_in
+from tests.browser.test_erasure_request import choose_customer, do_step, log_in, wait_for
 from tests.cdp.factories import CustomerFactory, SourceRecordFactory
 from tests.conftest import make_role_user
 
@@ -37,6 +38,7 @@ def test_the_dpo_links_a_customer_found_by_name_and_sees_only_the_steps_that_app
     browser.find_element(By.ID, "dsr-step-link").click()
     choose_customer(browser, "Bousq", "Claire Bousquet")
     browser.find_element(By.ID, "dsr-step-submit").click()
+    wait_for(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist li.success")))
     # then the request names her, and linking is offered no more
     assert DataSubjectRequest.objects.get().customer_id == record.customer_id
     assert "dsr-step-link" not in step_ids(browser)
