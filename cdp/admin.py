@@ -218,24 +218,22 @@ class CustomerAdmin(SimpleHistoryAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
     def unmerge_view(self, request, object_id):
-        from django.contrib import messages
+        """The unmerge page: the merge it undoes (a selector), and on POST the service that undoes it."""
         from django.core.exceptions import PermissionDenied
         from django.http import Http404, HttpResponseRedirect
         from django.template.response import TemplateResponse
         from django.urls import reverse
 
         from cdp.identity.services import IdentityError, customer_unmerge
-        from cdp.models import MergeEvent
+        from cdp.selectors import customer_merge_in_force
 
         customer = Customer.objects.select_related("merged_into").filter(pk=object_id).first()
         if customer is None:
             raise Http404
         if not self.can_unmerge(request):
             raise PermissionDenied
-        error = ""
-        if customer.status != Customer.Status.MERGED:
-            error = UNMERGE_NOT_MERGED
-        elif request.method == "POST":
+        error = "" if customer.status == Customer.Status.MERGED else UNMERGE_NOT_MERGED
+        if request.method == "POST" and not error:
             try:
                 customer_unmerge(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
             except IdentityError as exc:
@@ -243,18 +241,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, UNMERGED, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:cdp_customer_change", args=[customer.pk]))
-        merge = (
-            MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer.pk, undone=False)
-            .select_related("actor")
-            .order_by("-at", "-id")
-            .first()
-        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Unmerge {customer}",
             "customer": customer,
-            "merge": merge,
+            "merge": customer_merge_in_force(customer_id=customer.pk),
             "can_submit": customer.status == Customer.Status.MERGED,
             "error": error,
         }

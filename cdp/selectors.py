@@ -8,7 +8,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
-from cdp.models import Customer, Interaction, Receipt, ReceiptLine, SourceRecord
+from cdp.models import Customer, Interaction, MergeEvent, Receipt, ReceiptLine, SourceRecord
 
 # Above this many rows an exact COUNT(*) on PostgreSQL scans the whole table; the planner's estimate is enough for
 # a dashboard figure, and it is shown as an estimate.
@@ -66,4 +66,14 @@ def dashboard_counts() -> list[TableCount]:
             ("receipt-lines", _("Receipt lines"), ReceiptLine, None),
             ("interactions", _("Interactions"), Interaction, None),
         ]
+    )
+
+
+def customer_merge_in_force(*, customer_id) -> MergeEvent | None:
+    """The merge that put this customer into another and is not undone (with who did it): what an unmerge undoes."""
+    return (
+        MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer_id, undone=False)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
     )

@@ -129,4 +129,5 @@ def register() -> None:
             template=PLACEHOLDER_TEMPLATE,
             context=_placeholder_context,
             api=_placeholder_api,
+            placeholder=True,
         )

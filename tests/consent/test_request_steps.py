@@ -71,3 +71,28 @@ def test_a_closed_request_takes_no_step():
     assert steps.dsr_steps_available(request) == []
     with pytest.raises(ValidationError, match=dsr.NOT_OPEN):
         steps.dsr_step_require(request, steps.REJECT)
+
+
+def test_the_admin_and_the_api_leave_the_step_rules_to_the_service():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    admin = (root / "consent" / "admin_requests.py").read_text(encoding="utf-8")
+    api = (root / "consent" / "api" / "requests.py").read_text(encoding="utf-8")
+    # no kind of request, no verification rule is decided in either: they ask consent.services.request_steps
+    for text in (admin, api):
+        assert "RequestKind.ACCESS" not in text
+        assert "RequestKind.ERASURE" not in text
+        assert "needs_verified" not in text
+    assert "steps.dsr_steps_available(" in admin
+    assert "dsr_step_require(" in api
+
+
+def test_the_unmerge_page_calls_the_service_and_reads_through_a_selector():
+    from pathlib import Path
+
+    admin = (Path(__file__).resolve().parents[2] / "cdp" / "admin.py").read_text(encoding="utf-8")
+    view = admin[admin.index("def unmerge_view") : admin.index("def has_change_permission")]
+    assert "customer_unmerge(" in view
+    assert "customer_merge_in_force(" in view
+    assert "MergeEvent" not in view
