@@ -326,7 +326,9 @@ def _special_day_factor(day: date) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Product:
+class ShelfItem:
+    """A product on the demo retailer's shelves (the generator writes files; cdp.models.Product is what they become)."""
+
     sku: str
     name: str
     category: str
@@ -343,8 +345,8 @@ class Catalogue:
     """About 400 products in 12 categories with stable prices; popular products come first in each category."""
 
     def __init__(self) -> None:
-        self.products: list[Product] = []
-        self._pools: list[list[tuple[tuple[Product, ...], list[float]]]] = []
+        self.products: list[ShelfItem] = []
+        self._pools: list[list[tuple[tuple[ShelfItem, ...], list[float]]]] = []
         for cat, category in enumerate(vocab.CATEGORIES):
             by_tier = self._category(cat, category)
             pools = []
@@ -353,10 +355,10 @@ class Catalogue:
                 pools.append((tuple(p for p, _ in items), _cumulative([w for _, w in items])))
             self._pools.append(pools)
 
-    def _category(self, cat: int, category: str) -> list[list[tuple[Product, float]]]:
+    def _category(self, cat: int, category: str) -> list[list[tuple[ShelfItem, float]]]:
         budget_label, premium_label, bases = vocab.PRODUCTS[category]
         labels = {"b": budget_label, "s": "", "p": premium_label}
-        by_tier: list[list[tuple[Product, float]]] = [[], [], []]
+        by_tier: list[list[tuple[ShelfItem, float]]] = [[], [], []]
         number = 0
         for rank, (base, price, tiers) in enumerate(bases):
             for tier_code in tiers:
@@ -365,12 +367,12 @@ class Catalogue:
                 name = f"{base} {labels[tier_code]}".strip()
                 cents = price if tier_code == "s" else _shelf_price(price * vocab.TIER_PRICE_FACTORS[tier_code])
                 sku = f"{vocab.CATEGORY_CODES[category]}-{number:04d}"
-                product = Product(sku, name, category, cat, tier, cents)
+                product = ShelfItem(sku, name, category, cat, tier, cents)
                 self.products.append(product)
                 by_tier[tier].append((product, 1.0 / (rank + 1) ** 0.7))
         return by_tier
 
-    def pick(self, rng: random.Random, cat: int, tier: int) -> Product:
+    def pick(self, rng: random.Random, cat: int, tier: int) -> ShelfItem:
         items, cum = self._pools[cat][tier]
         return items[bisect(cum, rng.random() * cum[-1])]
 
@@ -431,7 +433,7 @@ class Habits:
     consent_bias: float
     card_use: float
     top_categories: frozenset[int]
-    favourites: dict[int, list[Product]] = field(default_factory=dict)
+    favourites: dict[int, list[ShelfItem]] = field(default_factory=dict)
     mix_cache: dict[tuple[int, int], list[float]] = field(default_factory=dict)
 
 
@@ -817,7 +819,9 @@ class LifeCourse:
 
 
 @dataclass(slots=True)
-class SourceRecord:
+class RecordDraft:
+    """A customer as one demo source will write it: a row of customers_<source>.csv and when it is valid."""
+
     source: str
     external_id: str
     signup: int  # day index
@@ -840,7 +844,7 @@ class RecordFactory:
             for src, formats in PHONE_FORMATS.items()
         }
 
-    def build(self, person: Person) -> list[SourceRecord]:
+    def build(self, person: Person) -> list[RecordDraft]:
         records = []
         for source, signup in person.sources.items():
             if source == "loyalty" and self._reissued(person, signup):
@@ -863,7 +867,7 @@ class RecordFactory:
         body = f"290{number:09d}"
         return body + _ean_check_digit(body)
 
-    def _record(self, person: Person, source: str, signup: int, valid_to: int) -> SourceRecord:
+    def _record(self, person: Person, source: str, signup: int, valid_to: int) -> RecordDraft:
         rng, rates = self.rng, self.rates
         email_share, phone_share, birth_share, gender_share, address_share = SOURCE_FIELDS[source]
         first, last = self._names(person)
@@ -895,7 +899,7 @@ class RecordFactory:
         ]
         if source == "loyalty":
             row.append(_card_tier(person))
-        return SourceRecord(source, external_id, signup, valid_to, row)
+        return RecordDraft(source, external_id, signup, valid_to, row)
 
     def _names(self, person: Person) -> tuple[str, str]:
         rng, rates = self.rng, self.rates
@@ -1045,7 +1049,9 @@ def _format_phone(number: str, style: str) -> str:
 
 
 @dataclass(slots=True)
-class Receipt:
+class Basket:
+    """A demo purchase (or return) before it is written as receipt lines."""
+
     moment: int  # minutes since the first day
     channel: str  # store, web or app
     store: str
@@ -1066,10 +1072,10 @@ class Shop:
         self.web_hours = _hour_table(vocab.WEB_HOURS)
         self._promo_cums = [_cumulative(w) for w in PROMO_WEIGHTS]
 
-    def receipts(self, person: Person, records: list[SourceRecord]) -> list[Receipt]:
+    def receipts(self, person: Person, records: list[RecordDraft]) -> list[Basket]:
         cards = [r for r in records if r.source == "loyalty"]
         account = next((r for r in records if r.source == "eshop"), None)
-        receipts: list[Receipt] = []
+        receipts: list[Basket] = []
         for day in self._shopping_days(person):
             receipt = self._receipt(person, day, cards, account)
             if receipt is not None:
@@ -1113,8 +1119,8 @@ class Shop:
         return factor
 
     def _receipt(
-        self, person: Person, day: int, cards: list[SourceRecord], account: SourceRecord | None
-    ) -> Receipt | None:
+        self, person: Person, day: int, cards: list[RecordDraft], account: RecordDraft | None
+    ) -> Basket | None:
         rng, cal = self.rng, self.cal
         habits = person.habits
         assert habits is not None
@@ -1132,11 +1138,11 @@ class Shop:
         else:
             store, customer = "WEB", account.external_id if account else ""
             minute = _pick(rng, range(DAY_MINUTES), self.web_hours)
-        receipt = Receipt(day * DAY_MINUTES + minute, channel, store, customer, [])
+        receipt = Basket(day * DAY_MINUTES + minute, channel, store, customer, [])
         self._fill(person, receipt, day)
         return receipt
 
-    def _channel(self, person: Person, day: int, account: SourceRecord | None) -> str | None:
+    def _channel(self, person: Person, day: int, account: RecordDraft | None) -> str | None:
         habits = person.habits
         assert habits is not None
         store, web, app = habits.channels
@@ -1159,7 +1165,7 @@ class Shop:
             table = self._store_hours
         return _pick(self.rng, range(DAY_MINUTES), table)
 
-    def _fill(self, person: Person, receipt: Receipt, day: int) -> None:
+    def _fill(self, person: Person, receipt: Basket, day: int) -> None:
         rng = self.rng
         habits = person.habits
         assert habits is not None
@@ -1202,7 +1208,7 @@ class Shop:
         habits.mix_cache[key] = cached
         return cached
 
-    def _product(self, habits: Habits, cat: int) -> Product:
+    def _product(self, habits: Habits, cat: int) -> ShelfItem:
         rng = self.rng
         favourites = habits.favourites.get(cat)
         if favourites is None:
@@ -1215,7 +1221,7 @@ class Shop:
     def _tier(self, habits: Habits) -> int:
         return bisect(habits.tiers_cum, self.rng.random() * habits.tiers_cum[-1])
 
-    def _discount(self, habits: Habits, product: Product, quantity: int, day: int, card: bool) -> int:
+    def _discount(self, habits: Habits, product: ShelfItem, quantity: int, day: int, card: bool) -> int:
         rng, cal = self.rng, self.cal
         chance = habits.promo * vocab.CATEGORY_PROMO_FACTOR[product.category] * (1.25 if card else 1.0)
         if cal.sales[day] and product.category in ("textile", "home", "electronics"):
@@ -1227,7 +1233,7 @@ class Shop:
         percent = _pick(rng, PROMO_PERCENTS, self._promo_cums[1 if habits.promo > 0.3 else 0])
         return (quantity * product.price * percent + 50) // 100
 
-    def _returns(self, person: Person, receipt: Receipt) -> Receipt | None:
+    def _returns(self, person: Person, receipt: Basket) -> Basket | None:
         rng = self.rng
         factor = 1.6 if receipt.channel != "store" else 1.0
         returned = [
@@ -1246,7 +1252,7 @@ class Shop:
             )
         else:
             minute = _pick(rng, range(DAY_MINUTES), self.web_hours)
-        return Receipt(day * DAY_MINUTES + minute, receipt.channel, receipt.store, receipt.customer, returned)
+        return Basket(day * DAY_MINUTES + minute, receipt.channel, receipt.store, receipt.customer, returned)
 
     def _closed(self, day: int, store: str) -> bool:
         return self.cal.closed[day] or (self.cal.weekdays[day] == 6 and store not in vocab.SUNDAY_STORES)
@@ -1303,7 +1309,7 @@ class ConsentLedger:
         self.versions = [key for key, _ in vocab.POLICY_VERSIONS]
         self.version_days = [calendar.index(date(*when)) for _, when in vocab.POLICY_VERSIONS]
 
-    def build(self, person: Person, record: SourceRecord) -> tuple[list[tuple[int, list[str]]], list[tuple[int, int]]]:
+    def build(self, person: Person, record: RecordDraft) -> tuple[list[tuple[int, list[str]]], list[tuple[int, int]]]:
         """Rows (moment, row) of one record, and the minutes between which e-mail marketing was allowed."""
         rows: list[tuple[int, list[str]]] = []
         email_windows: list[tuple[int, int]] = []
@@ -1321,7 +1327,7 @@ class ConsentLedger:
         rows.sort(key=lambda item: item[0])
         return rows, email_windows
 
-    def _signup(self, person: Person, record: SourceRecord) -> tuple[int, str, str]:
+    def _signup(self, person: Person, record: RecordDraft) -> tuple[int, str, str]:
         rng = self.rng
         if record.signup < self.gdpr_day:
             moment = (self.gdpr_day + rng.randrange(0, 40)) * DAY_MINUTES + rng.randrange(480, 1320)
@@ -1336,7 +1342,7 @@ class ConsentLedger:
             return moment, "call_centre", f"call centre agent {rng.randint(1, 40)}"
         return moment, "post", "paper form"
 
-    def _channel(self, person: Person, record: SourceRecord, crm: str, eshop: str, needs: str) -> str:
+    def _channel(self, person: Person, record: RecordDraft, crm: str, eshop: str, needs: str) -> str:
         row = record.row
         if (
             (needs == "email" and not row[3])
@@ -1358,7 +1364,7 @@ class ConsentLedger:
         return 1 / (1 + math.exp(-logit))
 
     def _history(
-        self, person: Person, record: SourceRecord, granted: bool, signup: int, capture: str, evidence: str
+        self, person: Person, record: RecordDraft, granted: bool, signup: int, capture: str, evidence: str
     ) -> list[tuple[int, str, str, str]]:
         rng = self.rng
         end = self.cal.days * DAY_MINUTES - 1
@@ -1390,7 +1396,7 @@ class ConsentLedger:
             return min(max(around, low), high)
         return rng.randrange(low, high)
 
-    def _withdrawal_evidence(self, record: SourceRecord) -> tuple[str, str]:
+    def _withdrawal_evidence(self, record: RecordDraft) -> tuple[str, str]:
         draw = self.rng.random()
         if draw < 0.5:
             return "email", "unsubscribe link"
@@ -1399,7 +1405,7 @@ class ConsentLedger:
         return "call_centre", f"call centre agent {self.rng.randint(1, 40)}"
 
     def _row(
-        self, record: SourceRecord, purpose: str, channel: str, status: str, moment: int, where: str, evidence: str
+        self, record: RecordDraft, purpose: str, channel: str, status: str, moment: int, where: str, evidence: str
     ) -> list[str]:
         if status == "withdrawn" and evidence == "unsubscribe link" and channel == "sms":
             where, evidence = "sms", "STOP SMS"
@@ -1443,9 +1449,7 @@ class Interactions:
 
     # web and app
 
-    def eshop(
-        self, person: Person, account: SourceRecord | None, receipts: list[Receipt]
-    ) -> list[tuple[int, list[str]]]:
+    def eshop(self, person: Person, account: RecordDraft | None, receipts: list[Basket]) -> list[tuple[int, list[str]]]:
         events: list[tuple[int, list[str]]] = []
         for receipt in receipts:
             if receipt.channel != "store" and receipt.lines[0][1] > 0:
@@ -1460,7 +1464,7 @@ class Interactions:
             moment += self.rng.expovariate(peak)
         return _sorted(events)
 
-    def _order_session(self, person: Person, receipt: Receipt, events: list[tuple[int, list[str]]]) -> None:
+    def _order_session(self, person: Person, receipt: Basket, events: list[tuple[int, list[str]]]) -> None:
         rng = self.rng
         lines = receipt.lines
         count = 1 + len(lines) * 2 + 1
@@ -1474,7 +1478,7 @@ class Interactions:
             session.add(events, "add_to_cart", {"category": product.category, "quantity": quantity, "sku": product.sku})
 
     def _browse_session(
-        self, person: Person, account: SourceRecord | None, day: int, events: list[tuple[int, list[str]]]
+        self, person: Person, account: RecordDraft | None, day: int, events: list[tuple[int, list[str]]]
     ) -> None:
         rng = self.rng
         habits = person.habits
@@ -1501,7 +1505,7 @@ class Interactions:
     # head office
 
     def crm(
-        self, person: Person, record: SourceRecord | None, email_windows: list[tuple[int, int]]
+        self, person: Person, record: RecordDraft | None, email_windows: list[tuple[int, int]]
     ) -> list[tuple[int, list[str]]]:
         if record is None:
             return []
@@ -1564,7 +1568,7 @@ class Interactions:
             clicked = min(opened + rng.randrange(0, 5), self.end - 1)
             self._add(events, customer, clicked, 59, "email_click", "email", props)
 
-    def _calls(self, person: Person, record: SourceRecord, events: list[tuple[int, list[str]]]) -> None:
+    def _calls(self, person: Person, record: RecordDraft, events: list[tuple[int, list[str]]]) -> None:
         rng = self.rng
         low = max(record.signup, person.active_from)
         days = self._arrivals(low, person.active_to, 0.3 / 365.0)
@@ -1578,7 +1582,7 @@ class Interactions:
             moment = day * DAY_MINUTES + rng.randrange(540, 1080)
             self._add(events, record.external_id, moment, rng.randrange(60), "call_centre", "phone", {"reason": reason})
 
-    def _visits(self, person: Person, record: SourceRecord, events: list[tuple[int, list[str]]]) -> None:
+    def _visits(self, person: Person, record: RecordDraft, events: list[tuple[int, list[str]]]) -> None:
         rng = self.rng
         habits = person.habits
         assert habits is not None
@@ -1718,13 +1722,13 @@ class DemoRetailer:
         out.write_many("events_crm", [row for _, row in self.interactions.crm(person, crm, windows)])
         self._write_truth(person, out)
 
-    def _write_records(self, person: Person, records: list[SourceRecord], out: Output) -> None:
+    def _write_records(self, person: Person, records: list[RecordDraft], out: Output) -> None:
         for record in records:
             out.write(f"customers_{record.source}", record.row)
             out.write("truth_records", (record.source, record.external_id, person.pid))
             self._write_shared(person, record, out)
 
-    def _write_shared(self, person: Person, record: SourceRecord, out: Output) -> None:
+    def _write_shared(self, person: Person, record: RecordDraft, out: Output) -> None:
         email, phone = record.row[3], record.row[4]
         if person.shared_email and email.lower() == person.shared_email:
             out.write(
@@ -1737,7 +1741,7 @@ class DemoRetailer:
                 ("phone", person.landline, person.household, person.pid, record.source, record.external_id),
             )
 
-    def _write_receipts(self, receipts: list[Receipt], out: Output) -> None:
+    def _write_receipts(self, receipts: list[Basket], out: Output) -> None:
         for receipt in receipts:
             key = "transactions_eshop" if receipt.store == "WEB" else "transactions_loyalty"
             receipt_id = self._receipt_id(receipt.store)
@@ -1769,7 +1773,7 @@ class DemoRetailer:
             return f"W-{number:07d}"
         return f"S-{store.replace('-', '')}-{number:06d}"
 
-    def _write_consents(self, person: Person, records: list[SourceRecord], out: Output) -> list[tuple[int, int]]:
+    def _write_consents(self, person: Person, records: list[RecordDraft], out: Output) -> list[tuple[int, int]]:
         windows: list[tuple[int, int]] = []
         for record in records:
             if record.source == "loyalty":
