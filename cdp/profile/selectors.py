@@ -447,10 +447,12 @@ def _favourites(customer_id: uuid.UUID) -> tuple[tuple[Favourite, ...], ...]:
     lines = ReceiptLine.objects.filter(
         receipt__customer_id=customer_id, quantity__gt=0, product__category__isnull=False
     )
+    channel_labels = dict(Interaction.Channel.choices)  # "store" -> "Store", in the reader's language
+    channels = _top(purchases.exclude(channel=""), ("channel",))
     return (
         _top(lines, ("product__category__name", "product__category__key")),
         _top(purchases.filter(store__isnull=False), ("store__name", "store__code")),
-        _top(purchases.exclude(channel=""), ("channel",)),
+        tuple(Favourite(str(channel_labels.get(item.label, item.label)), item.count) for item in channels),
     )
 
 

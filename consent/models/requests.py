@@ -14,35 +14,36 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consent.display import local_datetime
 
 
 class RequestKind(models.TextChoices):
-    ACCESS = "access", "Access (Art. 15)"
-    PORTABILITY = "portability", "Portability (Art. 20)"
-    ERASURE = "erasure", "Erasure (Art. 17)"
-    RECTIFICATION = "rectification", "Rectification (Art. 16)"
-    RESTRICTION = "restriction", "Restriction of processing (Art. 18)"
-    OBJECTION = "objection", "Objection (Art. 21)"
+    ACCESS = "access", _("Access (Art. 15)")
+    PORTABILITY = "portability", _("Portability (Art. 20)")
+    ERASURE = "erasure", _("Erasure (Art. 17)")
+    RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+    RESTRICTION = "restriction", _("Restriction of processing (Art. 18)")
+    OBJECTION = "objection", _("Objection (Art. 21)")
 
 
 class RequestChannel(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    API = "api", "API"
-    PREFERENCE_PAGE = "preference_page", "Preference page"
-    EMAIL = "email", "E-mail"
-    POST = "post", "Post"
-    PHONE = "phone", "Phone"
-    STORE = "store", "In store"
-    OTHER = "other", "Other"
+    ADMIN = "admin", _("Admin")
+    API = "api", _("API")
+    PREFERENCE_PAGE = "preference_page", _("Preference page")
+    EMAIL = "email", _("E-mail")
+    POST = "post", _("Post")
+    PHONE = "phone", _("Phone")
+    STORE = "store", _("In store")
+    OTHER = "other", _("Other")
 
 
 class RequestStatus(models.TextChoices):
-    RECEIVED = "received", "Received, identity to verify"
-    IN_PROGRESS = "in_progress", "Identity verified, in progress"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
+    RECEIVED = "received", _("Received, identity to verify")
+    IN_PROGRESS = "in_progress", _("Identity verified, in progress")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
 
 
 OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
@@ -129,20 +130,20 @@ class DataSubjectRequest(models.Model):
 
 
 class RequestAction(models.TextChoices):
-    CREATED = "created", "Created"
-    IDENTITY_VERIFIED = "identity_verified", "Identity verified"
-    CUSTOMER_LINKED = "customer_linked", "Customer linked"
-    EXTENDED = "extended", "Deadline extended"
-    EXPORT_PRODUCED = "export_produced", "Export produced"
-    EXPORT_DOWNLOADED = "export_downloaded", "Export downloaded"
-    ERASED = "erased", "Subject erased"
-    RESTRICTED = "restricted", "Processing restricted"
-    RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
-    OBJECTION_RECORDED = "objection_recorded", "Objection recorded"
-    RECTIFIED = "rectified", "Rectification recorded"
-    DEADLINE_WARNING = "deadline_warning", "Deadline warning sent"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
+    CREATED = "created", _("Created")
+    IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
+    CUSTOMER_LINKED = "customer_linked", _("Customer linked")
+    EXTENDED = "extended", _("Deadline extended")
+    EXPORT_PRODUCED = "export_produced", _("Export produced")
+    EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
+    ERASED = "erased", _("Subject erased")
+    RESTRICTED = "restricted", _("Processing restricted")
+    RESTRICTION_LIFTED = "restriction_lifted", _("Restriction lifted")
+    OBJECTION_RECORDED = "objection_recorded", _("Objection recorded")
+    RECTIFIED = "rectified", _("Rectification recorded")
+    DEADLINE_WARNING = "deadline_warning", _("Deadline warning sent")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class DataSubjectRequestEvent(models.Model):

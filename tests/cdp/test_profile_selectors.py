@@ -239,7 +239,7 @@ def test_profile_key_figures_are_aggregated(history):
     # Lines of purchases only: the returned rake does not count for the favourite category.
     assert [(f.label, f.count) for f in figures.categories] == [("Garden", 6), ("Premium food", 6)]
     assert [(f.label, f.count) for f in figures.stores] == [("Lyon 2", 2), ("Paris 11", 2)]  # a tie: by name
-    assert [(f.label, f.count) for f in figures.channels] == [("store", 4), ("web", 2)]
+    assert [(f.label, f.count) for f in figures.channels] == [("Store", 4), ("Web", 2)]  # labels, not keys
 
 
 def test_profile_of_a_customer_without_history_is_empty_not_an_error():

@@ -35,7 +35,7 @@ class Command(BaseCommand):
     ) -> None:
         if customers < 1:
             raise CommandError("--customers must be at least 1")
-        if keep_existing and (count := Customer.objects.count()):
+        if keep_existing and (count := Customer.objects.active().count()):
             self.stdout.write(KEPT.format(count=f"{count:,}"))
             return
         data_dir = data_dir or Path(settings.BASE_DIR) / "var" / "demo"
