@@ -314,6 +314,7 @@ def register() -> None:
             "source_record__external_id",
             "created_at",
         ),
+        present=identifiers_present,
     )
     register_personal_data(
         m.Interaction,
@@ -420,13 +421,21 @@ def receipts_present(rows: list[dict]) -> list[dict]:
     return [_money(row, {"total_minor": "total", "discount_minor": "discount"}, "currency") for row in rows]
 
 
+LINE_COLUMN_NAMES = {"product_category_name": "category", "receipt_receipt_id": "receipt_number"}
+IDENTIFIER_COLUMN_NAMES = {"source_record_source_name": "source_name", "source_record_external_id": "external_id"}
+
+
+def _renamed(rows: list[dict], names: dict[str, str]) -> list[dict]:
+    return [{names.get(key, key): value for key, value in row.items()} for row in rows]
+
+
 def lines_present(rows: list[dict]) -> list[dict]:
     names = {"unit_price_minor": "unit_price", "discount_minor": "discount", "amount_minor": "amount"}
-    presented = [_money(row, names, "receipt_currency") for row in rows]
-    return [
-        {("category" if key == "product_category_name" else key): value for key, value in row.items()}
-        for row in presented
-    ]
+    return _renamed([_money(row, names, "receipt_currency") for row in rows], LINE_COLUMN_NAMES)
+
+
+def identifiers_present(rows: list[dict]) -> list[dict]:
+    return _renamed(rows, IDENTIFIER_COLUMN_NAMES)
 
 
 # What the portability archive holds: the person's data, not the platform's working keys (blocking codes, hashes).
