@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from simple_history.admin import SimpleHistoryAdmin
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import (
     Category,
@@ -26,6 +29,7 @@ from cdp.models import (
     Store,
 )
 from cdp.money import format_minor
+from cdp.selectors import round_estimate
 from consent.selectors import customer_is_restricted
 
 RESTRICTED_NOTICE = "Processing of this customer is restricted (GDPR Art. 18): the profile is read-only."
@@ -36,9 +40,11 @@ UNMERGE_NOT_MERGED = "This customer is not merged into another: there is nothing
 
 
 class BoundedCountPaginator(Paginator):
-    """Counts at most COUNT_LIMIT rows: page links stay usable without scanning a table of millions.
+    """Counts at most COUNT_LIMIT rows on PostgreSQL: page links stay usable without scanning a table of millions.
 
-    Beyond the limit the admin shows the first pages; narrowing the search or the filters shows the rest.
+    Beyond the limit the admin pages through the first COUNT_LIMIT rows and says how many there are about, from the
+    planner's estimate of the same query (``estimated_count``); narrowing the search or the filters reaches the rest.
+    SQLite, the embedded default for small data, counts exactly.
     """
 
     COUNT_LIMIT = 10_000
@@ -46,9 +52,32 @@ class BoundedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         object_list = self.object_list
-        if isinstance(object_list, QuerySet):
-            return object_list.order_by().values("pk")[: self.COUNT_LIMIT].count()
-        return min(len(object_list), self.COUNT_LIMIT)
+        if not isinstance(object_list, QuerySet):
+            return min(len(object_list), self.COUNT_LIMIT)
+        rows = object_list.order_by().values("pk")
+        if connections[object_list.db].vendor != "postgresql":
+            return rows.count()
+        return rows[: self.COUNT_LIMIT].count()
+
+    @cached_property
+    def estimated_count(self) -> int | None:
+        """About how many rows there are, when there are more than COUNT_LIMIT (None otherwise)."""
+        object_list = self.object_list
+        if not isinstance(object_list, QuerySet) or connections[object_list.db].vendor != "postgresql":
+            return None
+        if self.count < self.COUNT_LIMIT:
+            return None
+        return max(self.COUNT_LIMIT, round_estimate(planner_rows(object_list.order_by())))
+
+
+def planner_rows(queryset: QuerySet) -> int:
+    """PostgreSQL's estimate of the rows a query returns (EXPLAIN, which runs nothing)."""
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class BigTableAdmin(admin.ModelAdmin):
@@ -107,10 +136,37 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
 
 
+class CustomerStatusFilter(admin.SimpleListFilter):
+    """Active customers unless asked: a merged customer is a record of the survivor's history, not a person to see."""
+
+    title = _("status")
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*Customer.Status.choices, (self.ALL, _("All, merged ones included"))]
+
+    def choices(self, changelist):
+        current = self.value() or Customer.Status.ACTIVE
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or Customer.Status.ACTIVE
+        return queryset if value == self.ALL else queryset.filter(status=value)
+
+
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
-    list_display = ("short_id", "first_name", "last_name", "email", "phone", "postcode", "city", "status", "created_at")
-    list_filter = ("status", "gender", "country")
+    # Status second: the changelist is wide, and the column that says whether a row is a person must stay in sight.
+    list_display = ("short_id", "status", "last_name", "first_name", "email", "phone", "postcode", "city", "created_at")
+    list_display_links = ("short_id", "last_name")
+    list_filter = (CustomerStatusFilter, "gender", "country")
+    ordering = ("last_name", "first_name", "id")  # customer_name_idx serves it
     search_fields = ("last_name", "first_name", "=email", "=phone", "=postcode")
     readonly_fields = ("id", "field_sources", "created_at", "updated_at", "merged_into")
     inlines = (SourceRecordInline, IdentifierInline)
@@ -127,7 +183,10 @@ class CustomerAdmin(SimpleHistoryAdmin):
     change_form_template = "admin/cdp/customer/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
-        """A pasted customer id finds that customer; anything else searches names and identifiers."""
+        """A pasted customer id finds that customer; anything else searches names and identifiers. The autocomplete
+        of other pages (a request's customer) offers active customers only: a merged one is its survivor now."""
+        if request.resolver_match is not None and request.resolver_match.url_name == "autocomplete":
+            queryset = queryset.active()
         try:
             customer_id = uuid.UUID(search_term.strip())
         except ValueError:
@@ -159,24 +218,22 @@ class CustomerAdmin(SimpleHistoryAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
     def unmerge_view(self, request, object_id):
-        from django.contrib import messages
+        """The unmerge page: the merge it undoes (a selector), and on POST the service that undoes it."""
         from django.core.exceptions import PermissionDenied
         from django.http import Http404, HttpResponseRedirect
         from django.template.response import TemplateResponse
         from django.urls import reverse
 
         from cdp.identity.services import IdentityError, customer_unmerge
-        from cdp.models import MergeEvent
+        from cdp.selectors import customer_merge_in_force
 
         customer = Customer.objects.select_related("merged_into").filter(pk=object_id).first()
         if customer is None:
             raise Http404
         if not self.can_unmerge(request):
             raise PermissionDenied
-        error = ""
-        if customer.status != Customer.Status.MERGED:
-            error = UNMERGE_NOT_MERGED
-        elif request.method == "POST":
+        error = "" if customer.status == Customer.Status.MERGED else UNMERGE_NOT_MERGED
+        if request.method == "POST" and not error:
             try:
                 customer_unmerge(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
             except IdentityError as exc:
@@ -184,18 +241,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, UNMERGED, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:cdp_customer_change", args=[customer.pk]))
-        merge = (
-            MergeEvent.objects.filter(kind=MergeEvent.Kind.MERGE, other_id=customer.pk, undone=False)
-            .select_related("actor")
-            .order_by("-at", "-id")
-            .first()
-        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Unmerge {customer}",
             "customer": customer,
-            "merge": merge,
+            "merge": customer_merge_in_force(customer_id=customer.pk),
             "can_submit": customer.status == Customer.Status.MERGED,
             "error": error,
         }

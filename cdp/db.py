@@ -189,7 +189,7 @@ def history_insert(
     (the request's user under the history middleware, else none) unless an instance names its own, and the change
     reason (``bulk_create_with_history`` gives None, ``bulk_history_create`` called directly "").
     """
-    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+    if not objs or not settings.SIMPLE_HISTORY_ENABLED:
         return 0
     history = model.history.model
     tracked = [field.attname for field in history.tracked_fields]

@@ -12,15 +12,17 @@ from simple_history.models import HistoricalRecords
 
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
 
 from cdp.money import format_minor
 
 
 class Gender(models.TextChoices):
-    FEMALE = "f", "Female"
-    MALE = "m", "Male"
-    OTHER = "x", "Other"
-    UNKNOWN = "", "Unknown"
+    FEMALE = "f", _("Female")
+    MALE = "m", _("Male")
+    OTHER = "x", _("Other")
+    UNKNOWN = "", _("Unknown")
 
 
 class PersonFields(models.Model):
@@ -184,11 +186,11 @@ class Identifier(models.Model):
     """A normalised identifier (e-mail, phone, external id, card number) that points at a customer."""
 
     class Kind(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        PHONE = "phone", "Phone"
-        EXTERNAL_ID = "external_id", "Source external id"
-        LOYALTY_CARD = "loyalty_card", "Loyalty card"
-        CUSTOMER_NUMBER = "customer_number", "Customer number"
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+        EXTERNAL_ID = "external_id", _("Source external id")
+        LOYALTY_CARD = "loyalty_card", _("Loyalty card")
+        CUSTOMER_NUMBER = "customer_number", _("Customer number")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.CharField(max_length=254, help_text="Normalised: lower-case e-mail, E.164 phone, source:id.")
@@ -336,14 +338,14 @@ class Interaction(models.Model):
     """A web, app, e-mail, store or call-centre event. Anonymous (a cookie or device id) when no customer is known."""
 
     class Channel(models.TextChoices):
-        WEB = "web", "Web"
-        APP = "app", "App"
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "SMS"
-        STORE = "store", "Store"
-        PHONE = "phone", "Phone / call centre"
-        POST = "post", "Post"
-        OTHER = "other", "Other"
+        WEB = "web", _("Web")
+        APP = "app", _("App")
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        STORE = "store", _("Store")
+        PHONE = "phone", _("Phone / call centre")
+        POST = "post", _("Post")
+        OTHER = "other", _("Other")
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="interactions")
     event_key = models.CharField(
@@ -377,7 +379,8 @@ class Interaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} ({self.channel}) {self.occurred_at:%Y-%m-%d}"
+        day = formats.date_format(timezone.localtime(self.occurred_at), "SHORT_DATE_FORMAT")
+        return f"{self.type} ({self.channel}) {day}"
 
 
 class ImportBatch(models.Model):
@@ -418,6 +421,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name_plural = "import batches"
         # Each kind of data is a right of its own (the API's ingest endpoints and the roles check them); consents
         # are consent.import_consentevent.
         permissions = [

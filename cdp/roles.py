@@ -1,4 +1,5 @@
-"""The four roles (Django groups) and the permissions each needs.
+"""The four roles (Django groups) and the permissions each needs: README.md's "Roles" table says the same, and a test
+checks that both agree.
 
 A data migration creates the groups; after every ``migrate`` the permissions are brought in step, because later apps
 add models (and so permissions) in their own migrations. A permission is named ``app_label.action_model``; a ``*``
@@ -62,13 +63,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "segments.*",
         "campaigns.*",
     ),
-    # Sales reps read customers and download the briefs of campaigns.
-    ROLE_SALES: (
-        "cdp.view_customer",
-        "cdp.view_receipt",
-        "cdp.view_interaction",
-        "campaigns.view_*",
-    ),
+    # Sales reps download the briefs of campaigns (ranked leads, with contact details only for consented channels);
+    # they read no profile, history or consent ledger (GDPR Art. 5(1)(c): what their task needs, no more).
+    ROLE_SALES: ("campaigns.view_*",),
     # The DPO handles data-subject requests, the processing register and erasure, and keeps the consent ledger (its
     # imports included: consent.import_consentevent).
     ROLE_DPO: (

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The product's 404 and 500 pages under DEBUG too; below authentication, so the page knows who is signed in.
+    "cdp.middleware.ErrorPagesMiddleware",
     "cdp.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -167,10 +169,16 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # --------------------------------------------------------------------------------------------------------------------
 # Internationalisation
 # --------------------------------------------------------------------------------------------------------------------
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+# The retailer's language (the demo retailer is French, like its time zone, currency and phone region); a browser that
+# asks for English, or a user who picks it, reads the product in English.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="fr")
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+# One date format and one date-and-time format per language (cdp/formats/<language>/formats.py), Django's for the rest.
+FORMAT_MODULE_PATH = ["cdp.formats"]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Static and media files (https://whitenoise.readthedocs.io/)
@@ -232,9 +240,11 @@ if PRODUCTION:
 # REST API (https://www.django-rest-framework.org/api-guide/settings/, https://drf-spectacular.readthedocs.io/)
 # --------------------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request without credentials is answered 401 with `WWW-Authenticate: Token` (the first class
+    # names the challenge); a signed-in browser's session is read next.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -303,7 +313,9 @@ IDENTITY_AUTO_MERGE_PROBABILITY = env.float("IDENTITY_AUTO_MERGE_PROBABILITY", d
 IDENTITY_REVIEW_PROBABILITY = env.float("IDENTITY_REVIEW_PROBABILITY", default=0.5)  # below: kept apart
 # The customer's preference page (consent.services.preferences): the links put in e-mail footers are absolute when
 # the base URL is set (the public address of this site) and expire after the given number of days.
-PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="" if PRODUCTION else "http://localhost:8000")
+# Unset (development), a link made on a page (e-mailed or printed by staff) is built on the address the page was asked
+# on, whatever the host and port; links made without a request (e-mail footers) are then relative.
+PREFERENCE_LINK_BASE_URL = env.str("PREFERENCE_LINK_BASE_URL", default="")
 if PRODUCTION and not PREFERENCE_LINK_BASE_URL.startswith("https://"):
     # A link in an e-mail footer must reach the public site, over TLS: it carries the key to the customer's choices.
     raise ImproperlyConfigured("PRODUCTION=true needs PREFERENCE_LINK_BASE_URL: the site's public https:// address.")
@@ -314,6 +326,10 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODU
 globals().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clientele <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The model whose rows are the data subjects (consent.registry: consent names it here, never by an import).
+PERSONAL_DATA_SUBJECT_MODEL = "cdp.Customer"
+# Row history (django-simple-history); cdp.db writes history rows in bulk and honours it as simple-history does.
+SIMPLE_HISTORY_ENABLED = env.bool("SIMPLE_HISTORY_ENABLED", default=True)
 # Retention (consent.services.retention): rows deleted per statement, and customers anonymised per nightly run.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 RETENTION_MAX_SUBJECTS_PER_RUN = env.int("RETENTION_MAX_SUBJECTS_PER_RUN", default=10000)

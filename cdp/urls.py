@@ -15,6 +15,7 @@ admin.site.index_title = "Customer data, consent and GDPR"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", views.language_set, name="set_language"),
     path("customers/", include("cdp.profile.urls")),
     path("segments/", include("segments.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

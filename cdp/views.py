@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from django.views.i18n import set_language
 
 from cdp.api.exceptions import api_error_response, is_api_request
+from cdp.profile.selectors import PROFILE_PERMISSIONS
 from cdp.selectors import dashboard_counts
+
+
+@dataclass(frozen=True)
+class HomeLink:
+    url: str
+    label: str
+
+
+def _home_links(user) -> list[HomeLink]:
+    """Where each role goes from the home page: every link named for what it opens, no two alike."""
+    links = []
+    if user.has_perms(PROFILE_PERMISSIONS):
+        links.append(HomeLink(reverse("customers:search"), _("Search customers and open their profiles")))
+    if user.is_staff:
+        for perm, url, label in (
+            ("cdp.view_customer", "admin:cdp_customer_changelist", _("Customer records, in the administration")),
+            ("cdp.view_receipt", "admin:cdp_receipt_changelist", _("Receipts, in the administration")),
+            ("cdp.view_interaction", "admin:cdp_interaction_changelist", _("Interactions, in the administration")),
+            (
+                "consent.view_datasubjectrequest",
+                "admin:consent_datasubjectrequest_changelist",
+                _("Data-subject requests, by deadline"),
+            ),
+        ):
+            if user.has_perm(perm):
+                links.append(HomeLink(reverse(url), label))
+        links.append(HomeLink(reverse("admin:index"), _("Administration")))
+        links.append(HomeLink(reverse("api-docs"), _("API documentation")))
+    return links
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "cdp/home.html", {"counts": dashboard_counts()})
+    user = request.user
+    context = {
+        # The figures are the customer base's size: for those who read it, not for sales (their briefs are theirs).
+        "counts": dashboard_counts() if user.has_perm("cdp.view_customer") else [],
+        "show_briefs": user.has_module_perms("campaigns") or not user.has_perm("cdp.view_customer"),
+        "links": _home_links(user),
+    }
+    return render(request, "cdp/home.html", context)
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -29,6 +71,10 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     template_name = "cdp/api_docs.html"
 
     is_login_page = True
+
+
+# The language a visitor picks in the top bar (the login page and the customer's page included): Django's own view.
+language_set = login_not_required(set_language)
 
 
 @login_not_required

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -18,18 +19,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from consent.display import local_date
 from consent.models import (
     DataSubjectRequest,
     DataSubjectRequestEvent,
     ErasureReceipt,
     ProcessingRestriction,
     RequestAction,
-    RequestKind,
     RequestStatus,
     SubjectExport,
 )
+from consent.services import request_steps as steps
 from consent.services import requests as dsr
 from consent.services.erasure import SUBJECT_DIGEST_KIND, subject_erase
 from consent.services.export import subject_export_claim, subject_export_discard, subject_export_link
@@ -40,15 +44,15 @@ from consent.tasks import subject_export_task
 
 
 class DeadlineFilter(admin.SimpleListFilter):
-    title = "deadline"
+    title = gettext_lazy("deadline")
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
         return (
-            ("open", "Open"),
-            ("overdue", "Overdue"),
-            ("soon", f"Due within {WARNING_DAYS} days"),
-            ("closed", "Closed"),
+            ("open", _("Open")),
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within %(days)s days") % {"days": WARNING_DAYS}),
+            ("closed", _("Closed")),
         )
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
@@ -67,8 +71,8 @@ class DeadlineFilter(admin.SimpleListFilter):
 class EventInline(ReadOnlyInline):
     model = DataSubjectRequestEvent
     fields = ("at", "action", "actor_name", "from_status", "to_status", "note")
-    verbose_name = "audit step"
-    verbose_name_plural = "audit trail (who, when, what)"
+    verbose_name = gettext_lazy("audit step")
+    verbose_name_plural = gettext_lazy("audit trail (who, when, what)")
 
 
 class ExportInline(ReadOnlyInline):
@@ -85,24 +89,45 @@ class ReceiptInline(ReadOnlyInline):
 
 # --- Workflow steps: a small form each, applied by a service ---------------------------------------------------------
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class VerifyForm(forms.Form):
     text = forms.CharField(
-        label="How was the identity verified?",
-        help_text="e.g. 'answered from the e-mail address on file'; never copy an identity document here.",
+        label=gettext_lazy("How was the identity verified?"),
+        help_text=gettext_lazy(
+            "e.g. 'answered from the e-mail address on file'; never copy an identity document here."
+        ),
         max_length=255,
     )
 
 
 class ExtendForm(forms.Form):
-    months = forms.TypedChoiceField(choices=((1, "1 month"), (2, "2 months")), coerce=int, initial=2)
-    text = forms.CharField(label="Reason (told to the subject)", widget=forms.Textarea(attrs={"rows": 3}))
+    months = forms.TypedChoiceField(
+        label=gettext_lazy("Months"),
+        choices=((1, gettext_lazy("1 month")), (2, gettext_lazy("2 months"))),
+        coerce=int,
+        initial=2,
+    )
+    text = forms.CharField(label=gettext_lazy("Reason (told to the subject)"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class LinkForm(forms.Form):
-    customer = forms.UUIDField(label="Customer id", help_text="Copy it from the customer's page or search.")
+    """The customer, found by name, e-mail, phone or a pasted id as the customer admin's search finds them."""
+
+    customer = forms.ModelChoiceField(
+        queryset=None,
+        label=gettext_lazy("Customer"),
+        help_text=gettext_lazy("Type a name, an e-mail address, a phone number or paste the customer's id."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from consent.registry import subject_model
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["customer"]
+        field.widget = AutocompleteSelect(DataSubjectRequest._meta.get_field("customer"), admin.site)
+        field.queryset = subject_model()._default_manager.all()  # after the widget: it hands the widget its choices
 
 
 class ObjectionForm(forms.Form):
@@ -113,8 +138,8 @@ class ObjectionForm(forms.Form):
 
 
 class EraseForm(forms.Form):
-    text = forms.CharField(label="Reason (kept on the receipt)", widget=forms.Textarea(attrs={"rows": 3}))
-    confirm = forms.BooleanField(label="I understand that erasure cannot be undone")
+    text = forms.CharField(label=gettext_lazy("Reason (kept on the receipt)"), widget=forms.Textarea(attrs={"rows": 3}))
+    confirm = forms.BooleanField(label=gettext_lazy("I understand that erasure cannot be undone"))
 
 
 class NoForm(forms.Form):
@@ -123,12 +148,12 @@ class NoForm(forms.Form):
 
 @dataclass(frozen=True)
 class Step:
+    """A button of the request's page: which step of consent.services.request_steps, its form and its service."""
+
     name: str
     label: str
     form: type[forms.Form]
     apply: Callable[[DataSubjectRequest, dict, object], str]  # (request, cleaned data, user) -> message
-    kinds: tuple[str, ...] = ()  # empty: every kind
-    needs_verified: bool = False
     danger: bool = False
 
 
@@ -139,82 +164,77 @@ def _customer(request: DataSubjectRequest):
 
 
 def _link(request, data, user) -> str:
-    from consent.registry import subject_model
-
-    customer = subject_model()._default_manager.filter(pk=data["customer"]).first()
-    if customer is None:
-        raise ValidationError("no customer has this id")
-    dsr.dsr_link_customer(request=request, customer=customer, actor=user)
-    return "Customer linked."
+    dsr.dsr_link_customer(request=request, customer=data["customer"], actor=user)
+    return _("Customer linked.")
 
 
 def _export(request, data, user) -> str:
     dsr.dsr_require_verified(request)
     transaction.on_commit(lambda: subject_export_task.delay(request.pk, user.pk))
-    return "The export is being produced; it appears below when ready."
+    return _("The export is being produced; it appears below when ready.")
 
 
 def _erase(request, data, user) -> str:
     receipt = subject_erase(customer=_customer(request), reason=data["text"], actor=user, request=request)
-    return f"Erased. Receipt {receipt.reference}."
+    return _("Erased. Receipt %(reference)s.") % {"reference": receipt.reference}
 
 
 def _restrict(request, data, user) -> str:
     restriction_apply(customer=_customer(request), reason=data["text"], actor=user, request=request)
-    return "Processing restricted."
+    return _("Processing restricted.")
 
 
 def _lift(request, data, user) -> str:
     restriction_lift(customer=_customer(request), reason=data["text"], actor=user, request=request)
-    return "Restriction lifted."
+    return _("Restriction lifted.")
 
 
 def _object(request, data, user) -> str:
     events = objection_record(customer=_customer(request), scope=data["scope"], actor=user, request=request)
-    return f"Objection recorded ({len(events)} purposes withdrawn)."
+    return _("Objection recorded (%(count)s purposes withdrawn).") % {"count": len(events)}
 
 
 def _rectified(request, data, user) -> str:
     dsr.dsr_require_verified(request)
     dsr_audit(request=request, action=RequestAction.RECTIFIED, actor=user, note="corrected in the customer's record")
-    return "Rectification recorded."
+    return _("Rectification recorded.")
 
 
 STEPS = {
     step.name: step
     for step in (
-        Step("link", "Link customer", LinkForm, _link),
+        Step(steps.LINK, gettext_lazy("Link customer"), LinkForm, _link),
         Step(
-            "verify",
-            "Verify identity",
+            steps.VERIFY,
+            gettext_lazy("Verify identity"),
             VerifyForm,
-            lambda r, d, u: dsr.dsr_verify_identity(request=r, method=d["text"], actor=u) and "Identity verified.",
+            lambda r, d, u: dsr.dsr_verify_identity(request=r, method=d["text"], actor=u) and _("Identity verified."),
         ),
         Step(
-            "extend",
-            "Extend deadline",
+            steps.EXTEND,
+            gettext_lazy("Extend deadline"),
             ExtendForm,
             lambda r, d, u: (
-                dsr.dsr_extend(request=r, months=d["months"], reason=d["text"], actor=u) and "Deadline extended."
+                dsr.dsr_extend(request=r, months=d["months"], reason=d["text"], actor=u) and _("Deadline extended.")
             ),
         ),
-        Step("export", "Produce export", NoForm, _export, (RequestKind.ACCESS, RequestKind.PORTABILITY), True),
-        Step("erase", "Erase subject", EraseForm, _erase, (RequestKind.ERASURE,), True, True),
-        Step("restrict", "Restrict processing", NoteForm, _restrict, (RequestKind.RESTRICTION,), True),
-        Step("lift", "Lift restriction", NoteForm, _lift, (RequestKind.RESTRICTION,), True),
-        Step("object", "Record objection", ObjectionForm, _object, (RequestKind.OBJECTION,), True),
-        Step("rectified", "Record rectification", NoForm, _rectified, (RequestKind.RECTIFICATION,), True),
+        Step(steps.EXPORT, gettext_lazy("Produce export"), NoForm, _export),
+        Step(steps.ERASE, gettext_lazy("Erase subject"), EraseForm, _erase, danger=True),
+        Step(steps.RESTRICT, gettext_lazy("Restrict processing"), NoteForm, _restrict),
+        Step(steps.LIFT, gettext_lazy("Lift restriction"), NoteForm, _lift),
+        Step(steps.OBJECT, gettext_lazy("Record objection"), ObjectionForm, _object),
+        Step(steps.RECTIFIED, gettext_lazy("Record rectification"), NoForm, _rectified),
         Step(
-            "complete",
-            "Complete",
+            steps.COMPLETE,
+            gettext_lazy("Complete"),
             NoteForm,
-            lambda r, d, u: dsr.dsr_complete(request=r, outcome=d["text"], actor=u) and "Completed.",
+            lambda r, d, u: dsr.dsr_complete(request=r, outcome=d["text"], actor=u) and _("Completed."),
         ),
         Step(
-            "reject",
-            "Reject",
+            steps.REJECT,
+            gettext_lazy("Reject"),
             NoteForm,
-            lambda r, d, u: dsr.dsr_reject(request=r, reason=d["text"], actor=u) and "Rejected.",
+            lambda r, d, u: dsr.dsr_reject(request=r, reason=d["text"], actor=u) and _("Rejected."),
             danger=True,
         ),
     )
@@ -222,20 +242,8 @@ STEPS = {
 
 
 def available_steps(request: DataSubjectRequest) -> list[Step]:
-    if not request.is_open:
-        return []
-    found = []
-    for step in STEPS.values():
-        if step.kinds and request.kind not in step.kinds:
-            continue
-        if step.needs_verified and (request.identity_verified_at is None or request.customer_id is None):
-            continue
-        if step.name == "verify" and request.identity_verified_at is not None:
-            continue
-        if step.name == "link" and request.customer_id is not None:
-            continue
-        found.append(step)
-    return found
+    """The buttons of the steps that apply now (consent.services.request_steps decides)."""
+    return [STEPS[name] for name in steps.dsr_steps_available(request)]
 
 
 class DataSubjectRequestAddForm(forms.ModelForm):
@@ -267,7 +275,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     ordering = ("due_at", "pk")  # the most urgent first (index dsr_open_due_idx)
     search_fields = ("=id",)
-    raw_id_fields = ("customer",)
+    autocomplete_fields = ("customer",)  # found by name, e-mail or phone (the customer admin's search)
     inlines = (EventInline, ExportInline, ReceiptInline)
     change_form_template = "admin/consent/datasubjectrequest/change_form.html"
     readonly_fields = (
@@ -292,18 +300,18 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "created_by",
     )
 
-    @admin.display(description="Request", ordering="pk")
+    @admin.display(description=gettext_lazy("Request"), ordering="pk")
     def reference(self, obj: DataSubjectRequest) -> str:
         return f"DSR-{obj.pk}"
 
-    @admin.display(description="Due", ordering="due_at")
+    @admin.display(description=gettext_lazy("Due"), ordering="due_at")
     def deadline(self, obj: DataSubjectRequest) -> str:
         if obj.is_overdue:
-            return format_html('<strong class="dsr-overdue">OVERDUE</strong> {}', f"{obj.due_at:%Y-%m-%d}")
-        extended = " (extended)" if obj.is_extended else ""
-        return f"{obj.due_at:%Y-%m-%d}{extended}"
+            return format_html('<strong class="dsr-overdue">{}</strong> {}', _("OVERDUE"), local_date(obj.due_at))
+        extended = f" ({_('extended')})" if obj.is_extended else ""
+        return f"{local_date(obj.due_at)}{extended}"
 
-    @admin.display(description="Identity", boolean=True)
+    @admin.display(description=gettext_lazy("Identity"), boolean=True)
     def identity(self, obj: DataSubjectRequest) -> bool:
         return obj.identity_verified_at is not None
 

@@ -22,6 +22,25 @@ class ConsentConfig(AppConfig):
             subject="customer",
             erasure=Erasure.DELETE,
             unlinked=(("source_key", "subject_external_id"),),
+            # What each choice was about, in words beside the ids: the purpose's and the channel's names.
+            export=(
+                "id",
+                "source_key",
+                "subject_external_id",
+                "customer",
+                "purpose",
+                "purpose__key",
+                "purpose__name",
+                "channel",
+                "channel__key",
+                "channel__name",
+                "status",
+                "occurred_at",
+                "captured_via",
+                "policy_version",
+                "evidence",
+                "recorded_at",
+            ),
         )
         register_personal_data(
             m.DataSubjectRequest,

@@ -6,10 +6,14 @@ subject must resolve through the model's relations, and keeping or anonymising d
 Historical tables (django-simple-history) of a registered model are covered with it.
 
 Each entry also says what an export holds (``export``: the fields written to the portability archive, every concrete
-field unless narrowed), where rows wait unlinked under a source's external id (``unlinked``: pairs of the path to the
-source key and the external id field), which plain fields hold a subject's id (``subject_ids``: e.g. the audit of a
-merge names the merged customer by id), which fields hold paths of files under MEDIA_ROOT (``files``) and which a
-cookie or device id seen with the subject (``anonymous``).
+field unless narrowed; a path through a relation, ``product__sku``, puts what an id means beside it, written
+``product_sku``), how its rows read for a person (``present``: the app's own conversion of a page of rows, e.g. money
+in minor units to decimals with the currency), whether its rows belong inside another table's in ``subject.json``
+(``nest``: the foreign key to the parent and the key the rows go under, a receipt's lines), where rows wait unlinked
+under a source's external id (``unlinked``: pairs of the path to the source key and the external id field), which
+plain fields hold a subject's id (``subject_ids``: e.g. the audit of a merge names the merged customer by id), which
+fields hold paths of files under MEDIA_ROOT (``files``) and which a cookie or device id seen with the subject
+(``anonymous``).
 The subject's app tells the registry how to read a subject's identifiers (``register_subject_keys``): erasure puts
 them on the suppression list, and finds the unlinked rows by them. Scrubbers (``register_scrubber``) redact the
 identifiers that data with no link to the subject may quote (the reasons of rejected import rows).
@@ -42,6 +46,11 @@ class SubjectKeys:
     emails: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()
     anonymous_ids: frozenset[str] = frozenset()  # cookie or device ids seen with the subject (Recital 30)
+    # The subject as a person, in the app's own folded form (e.g. given name, family name, birth date), and the
+    # e-mails and phones others share with it (a household's address or landline): a shared value is refused only
+    # together with the person, so the other member of the household can still be imported.
+    persons: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
 
     def values(self) -> set[str]:
         """Every identifying value, as text: what a free-text field must not keep."""
@@ -60,6 +69,8 @@ class PersonalData:
     subject_ids: tuple[str, ...] = ()  # plain fields that hold a subject's primary key
     files: tuple[str, ...] = ()  # fields holding paths of files under MEDIA_ROOT
     anonymous: tuple[str, ...] = ()  # fields holding a cookie or device id: rows seen with the subject's devices
+    present: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None  # rows as a person reads them
+    nest: tuple[str, str] | None = None  # (foreign key to the parent table, key of the rows in the parent's rows)
 
     def condition(self, subject_ids: Iterable[Any], keys: SubjectKeys | None = None) -> Q:
         ids = list(subject_ids)
@@ -87,7 +98,7 @@ class PersonalData:
 
 
 def subject_model() -> type[models.Model]:
-    return apps.get_model(getattr(settings, "PERSONAL_DATA_SUBJECT_MODEL", "cdp.Customer"))
+    return apps.get_model(settings.PERSONAL_DATA_SUBJECT_MODEL)
 
 
 def _resolves_to_subject(model: type[models.Model], path: str) -> bool:
@@ -154,6 +165,8 @@ class Registry:
         subject_ids: Iterable[str] = (),
         files: Iterable[str] = (),
         anonymous: Iterable[str] = (),
+        present: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+        nest: tuple[str, str] | None = None,
     ) -> PersonalData:
         paths = (subject,) if isinstance(subject, str) else tuple(subject)
         label = model._meta.label
@@ -173,7 +186,9 @@ class Registry:
         concrete = tuple(f.name for f in model._meta.concrete_fields)
         export = concrete if export is None else tuple(export)
         unlinked, subject_ids, files, anonymous = tuple(unlinked), tuple(subject_ids), tuple(files), tuple(anonymous)
-        _check_fields(label, model, "export", export)
+        _check_fields(label, model, "export", (name.split("__")[0] for name in export))
+        if nest is not None and (nest[0] not in export or not model._meta.get_field(nest[0]).is_relation):
+            raise ImproperlyConfigured(f"{label}: nest names {nest[0]!r}, which must be an exported foreign key")
         _check_fields(label, model, "unlinked", (id_field for _, id_field in unlinked))
         _check_fields(label, model, "subject_ids", subject_ids)
         _check_fields(label, model, "files", files)
@@ -181,7 +196,18 @@ class Registry:
         if not export:
             raise ImproperlyConfigured(f"{label}: the export names no field")
         entry = PersonalData(
-            model, paths, erasure, anonymise, reason.strip(), export, unlinked, subject_ids, files, anonymous
+            model,
+            paths,
+            erasure,
+            anonymise,
+            reason.strip(),
+            export,
+            unlinked,
+            subject_ids,
+            files,
+            anonymous,
+            present,
+            nest,
         )
         self._entries[model] = entry
         return entry

@@ -51,6 +51,8 @@ class ConsentState:
     occurred_at: dt.datetime
     captured_via: str
     policy_version: str
+    purpose_name: str = ""  # what people read (the purpose's and channel's names, not their keys)
+    channel_name: str = ""
 
     @property
     def granted(self) -> bool:
@@ -93,12 +95,25 @@ def consent_current_state(*, customer_ids: Iterable[Any]) -> dict[tuple[Any, str
     One query per CHUNK_SIZE customers, ordered oldest first so that the latest event overwrites the earlier ones.
     """
     state: dict[tuple[Any, str, str | None], ConsentState] = {}
-    columns = ("customer_id", "purpose__key", "channel__key", "status", "occurred_at", "captured_via", "policy_version")
+    columns = (
+        "customer_id",
+        "purpose__key",
+        "channel__key",
+        "status",
+        "occurred_at",
+        "captured_via",
+        "policy_version",
+        "purpose__name",
+        "channel__name",
+    )
     oldest_first = [name.lstrip("-") for name in _LATEST_FIRST]
     for chunk in _chunks(dict.fromkeys(customer_ids), CHUNK_SIZE):
         events = ConsentEvent.objects.filter(customer_id__in=chunk).order_by(*oldest_first).values_list(*columns)
-        for customer_id, purpose, channel, status, occurred_at, captured_via, policy_version in events:
-            state[(customer_id, purpose, channel)] = ConsentState(status, occurred_at, captured_via, policy_version)
+        for customer_id, purpose, channel, *rest in events:
+            status, occurred_at, captured_via, policy_version, purpose_name, channel_name = rest
+            state[(customer_id, purpose, channel)] = ConsentState(
+                status, occurred_at, captured_via, policy_version, purpose_name, channel_name or ""
+            )
     return state
 
 
@@ -113,6 +128,8 @@ class ConsentHistoryEntry:
     captured_via: str
     source: str
     policy_version: str
+    purpose_name: str = ""
+    channel_name: str = ""
 
     @property
     def granted(self) -> bool:
@@ -121,11 +138,21 @@ class ConsentHistoryEntry:
 
 def consent_history(*, customer_id: Any, limit: int = 20) -> tuple[list[ConsentHistoryEntry], bool]:
     """The customer's latest `limit` ledger events, newest first, and whether older ones exist. One query."""
-    columns = ("occurred_at", "purpose__key", "channel__key", "status", "captured_via", "source_key", "policy_version")
+    columns = (
+        "occurred_at",
+        "purpose__key",
+        "channel__key",
+        "status",
+        "captured_via",
+        "source_key",
+        "policy_version",
+        "purpose__name",
+        "channel__name",
+    )
     events = ConsentEvent.objects.filter(customer_id=customer_id).order_by(*_LATEST_FIRST).values_list(*columns)
     rows = [
-        ConsentHistoryEntry(occurred_at, purpose, channel or "", status, captured_via, source, policy_version)
-        for occurred_at, purpose, channel, status, captured_via, source, policy_version in events[: limit + 1]
+        ConsentHistoryEntry(occurred_at, purpose, channel or "", *rest[:4], rest[4], rest[5] or "")
+        for occurred_at, purpose, channel, *rest in events[: limit + 1]
     ]
     return rows[:limit], len(rows) > limit
 

@@ -161,7 +161,7 @@ def preferences_request(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _base_url(request: HttpRequest) -> str:
-    return getattr(settings, "PREFERENCE_LINK_BASE_URL", "") or request.build_absolute_uri("/")
+    return settings.PREFERENCE_LINK_BASE_URL or request.build_absolute_uri("/")
 
 
 @require_POST
@@ -193,7 +193,7 @@ def preference_link(request: HttpRequest, customer_id) -> HttpResponse:
     if delivery == "email":
         messages.success(request, LINK_EMAILED)
         return HttpResponseRedirect(profile)
-    days = getattr(settings, "PREFERENCE_LINK_MAX_AGE_DAYS", None)
+    days = settings.PREFERENCE_LINK_MAX_AGE_DAYS
     response = render(
         request, "consent/preference_letter.html", {"customer": letter.customer, "link": letter.link, "days": days}
     )

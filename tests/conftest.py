@@ -18,6 +18,13 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true
 
 
 @pytest.fixture(autouse=True)
+def english(settings):
+    """The suite reads the product in English (a browser asking for it gets it); LANGUAGE_CODE's default is the
+    French demo retailer's, which tests of the French pages ask for by name."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests log users in by the hundred; a real password hash costs ~0.3 s of CPU each time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

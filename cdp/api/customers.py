@@ -1,4 +1,5 @@
-"""Customers API: search (GET /api/v1/customers/?q=) and the 360° profile as JSON (GET /api/v1/customers/{id}/)."""
+"""Customers API: the list and its search (GET /api/v1/customers/?search=) and the 360° profile as JSON
+(GET /api/v1/customers/{id}/)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cdp.profile.selectors import (
     CustomerMerged,
     CustomerNotFound,
     SearchQueryError,
+    customer_list,
     customer_profile,
     customer_search,
     customer_spend_by_month,
@@ -31,6 +33,7 @@ from consent.api.params import QueryParameters
 
 CUSTOMER_NOT_FOUND = "No customer has this id."
 CUSTOMER_MERGED = "This customer was merged into {survivor_id}."
+SEARCH_AND_Q_DIFFER = "q is an alias of search: give one of them"
 SEARCH_LIMIT = 200  # the best matches; pages of PAGE_SIZE
 PAGE_SIZE = 20
 TIMELINE_PER_PAGE = 20
@@ -44,7 +47,9 @@ class CanReadProfiles(permissions.BasePermission):
 
 
 class CustomerListApi(APIView):
-    """Search customers by name (typo-tolerant), e-mail, phone, external id or loyalty card; best matches first."""
+    """Active customers, a page at a time (by name), narrowed by source or last update; with `search` (DRF's
+    SearchFilter name; `q` is its alias) the best matches first, by name (typo-tolerant), e-mail, phone, external id
+    or loyalty card."""
 
     permission_classes = [permissions.IsAuthenticated, CanReadProfiles]
 
@@ -52,8 +57,27 @@ class CustomerListApi(APIView):
         page_size = PAGE_SIZE
 
     class FilterSerializer(QueryParameters):
-        q = serializers.CharField(min_length=MIN_QUERY_LENGTH, max_length=MAX_QUERY_LENGTH)
+        search = serializers.CharField(
+            min_length=MIN_QUERY_LENGTH,
+            max_length=MAX_QUERY_LENGTH,
+            required=False,
+            help_text="Name, e-mail, phone, external id or loyalty card; best matches first",
+        )
+        q = serializers.CharField(
+            min_length=MIN_QUERY_LENGTH, max_length=MAX_QUERY_LENGTH, required=False, help_text="Alias of search"
+        )
+        source = serializers.SlugField(
+            max_length=50, required=False, help_text="Only customers with a record from this source (its key)"
+        )
+        updated_since = serializers.DateTimeField(
+            required=False, help_text="Only customers whose golden record changed at or after this time"
+        )
         page = serializers.IntegerField(min_value=1, required=False)
+
+        def validate(self, data: dict) -> dict:
+            if "search" in data and "q" in data and data["search"] != data["q"]:
+                raise ValidationError({"q": [SEARCH_AND_Q_DIFFER]})
+            return data
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
@@ -64,8 +88,13 @@ class CustomerListApi(APIView):
         phone = serializers.CharField()
         postcode = serializers.CharField()
         city = serializers.CharField()
-        matched_on = serializers.ChoiceField(choices=["name", "email", "phone", "external_id"])
-        score = serializers.FloatField(help_text="0 for an exact match; higher is further (edits in the name)")
+        matched_on = serializers.ChoiceField(
+            choices=["name", "email", "phone", "external_id"], allow_null=True, help_text="null without a search"
+        )
+        score = serializers.FloatField(
+            allow_null=True,
+            help_text="0 for an exact match; higher is further (edits in the name); null without a search",
+        )
 
     pagination_class = Pagination  # read by the schema generator, which then describes the page around the results
 
@@ -73,18 +102,24 @@ class CustomerListApi(APIView):
         parameters=[FilterSerializer],
         responses={
             200: OutputSerializer(many=True),
-            400: OpenApiResponse(description="A query too short, too long or malformed"),
+            400: OpenApiResponse(description="A search too short, too long or malformed, or a bad filter"),
         },
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        try:
-            hits = customer_search(query=filters.validated_data["q"], limit=SEARCH_LIMIT)
-        except SearchQueryError as exc:
-            raise ValidationError({"q": [str(exc)]}) from exc
+        data = filters.validated_data
+        parameter = "search" if "search" in data else "q"
+        narrowed = {"source_key": data.get("source"), "updated_since": data.get("updated_since")}
+        if parameter in data:
+            try:
+                found = customer_search(query=data[parameter], limit=SEARCH_LIMIT, **narrowed)
+            except SearchQueryError as exc:
+                raise ValidationError({parameter: [str(exc)]}) from exc
+        else:
+            found = customer_list(**narrowed)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(hits, request, view=self)
+        page = paginator.paginate_queryset(found, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 

@@ -7,8 +7,10 @@ Survivorship, for each profile field, among the records' non-empty values:
 2. between values as many sources agree on, the one of the source with the best (lowest) priority;
 3. then the most recently updated record's.
 
-The value kept is written as the best-ranked record of the winning group wrote it (priority, then recency). The golden
-record remembers which source each value came from (``Customer.field_sources``).
+The value kept is written as the best-ranked record of the winning group wrote it (priority, then recency), preferring
+a record that writes it in mixed case to one in capitals; a value only capitals carry is written in the case people
+write (cdp.casing: "PARIS" -> "Paris"). The golden record remembers which source each value came from
+(``Customer.field_sources``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from cdp.casing import readable_case, shouting
 from cdp.db import Row, chunks, history_insert, rows_update
 from cdp.identity.features import address_key, fold
 from cdp.models import Customer, PersonFields, Source, SourceRecord
@@ -61,11 +64,13 @@ def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]
         if not groups:
             continue
         # most sources first; on a tie, the group whose best record ranks first (dicts keep insertion order)
-        best = max(groups.values(), key=lambda group: len({r.source.key for r in group}))[0]
+        winning = max(groups.values(), key=lambda group: len({r.source.key for r in group}))
+        # the case people write: the best record that writes the value in mixed case (cdp.casing)
+        best = next((r for r in winning if not any(shouting(getattr(r, n)) for n in names)), winning[0])
         for name in names:
             value = getattr(best, name)
             if value not in (None, ""):
-                values[name] = value
+                values[name] = readable_case(name, value)
                 origins[name] = best.source.key
     signups = [r.signup_date for r in ranked if r.signup_date]
     values["signup_date"] = min(signups) if signups else None
@@ -83,7 +88,7 @@ def _golden_values_single(record: SourceRecord) -> tuple[dict, dict[str, str]]:
             if value in (None, ""):
                 values[name] = None if name == "birth_date" else ""
             else:
-                values[name] = value
+                values[name] = readable_case(name, value)
                 origins[name] = key
     values = {name: values[name] for name in PersonFields.PERSON_FIELDS}
     values["signup_date"] = record.signup_date or None

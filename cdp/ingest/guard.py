@@ -1,7 +1,8 @@
 """Rows an import must refuse whatever their values: erased subjects (suppression list) and restricted customers.
 
 Checked per batch, with one query per check: the suppression list is read by keyed hashes of the batch's
-identifiers (consent.services.suppression), restrictions through the batch's source records.
+identifiers (consent.services.suppression), restrictions through the batch's source records. Receipt lines of an
+erased subject are not refused but kept for accounting, anonymous and unlinked.
 """
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ from typing import Any
 
 from cdp.ingest import types as t
 from cdp.models import SourceRecord
+from cdp.personal_data import person_key
 from consent.selectors import restricted_among
-from consent.services.suppression import ERASED_SUBJECT, Kind, external_id_value, suppressed_among, suppression_has_any
+from consent.services.suppression import (
+    ERASED_SUBJECT,
+    Kind,
+    external_id_value,
+    holder_value,
+    suppressed_among,
+    suppression_has_any,
+)
 
 RESTRICTED_SUBJECT = "restricted subject: processing of this customer is restricted (GDPR Art. 18)"
 
@@ -22,13 +31,15 @@ RESTRICTION_CHECKED = (t.KIND_CUSTOMERS, t.KIND_EVENTS)
 
 
 def row_identifiers(kind: str, source_key: str, row: Any) -> set[tuple[str, str]]:
-    """The (kind, normalised value) identifiers a parsed row carries."""
+    """The (kind, normalised value) identifiers a parsed row carries: a customer's e-mail and phone also together
+    with the person the row describes, which is how an erased person's share of a household's values is listed."""
     if kind == t.KIND_CUSTOMERS:
         found = {(Kind.EXTERNAL_ID, external_id_value(source_key, row.external_id))}
-        if row.values.get("email"):
-            found.add((Kind.EMAIL, row.values["email"]))
-        if row.values.get("phone"):
-            found.add((Kind.PHONE, row.values["phone"]))
+        values = row.values
+        person = person_key(values.get("first_name"), values.get("last_name"), values.get("birth_date"))
+        for name, plain, holder in (("email", Kind.EMAIL, Kind.EMAIL_HOLDER), ("phone", Kind.PHONE, Kind.PHONE_HOLDER)):
+            if values.get(name):
+                found |= {(plain, values[name]), (holder, holder_value(values[name], person))}
         return found
     external_id = getattr(row, "customer_external_id", "")
     return {(Kind.EXTERNAL_ID, external_id_value(source_key, external_id))} if external_id else set()
@@ -39,10 +50,11 @@ def _external_id(kind: str, row: Any) -> str:
 
 
 def refused_rows(kind: str, source_key: str, rows: Iterable[Any]) -> dict[int, str]:
-    """Index in `rows` -> the reason to refuse it, for rows of erased or restricted subjects."""
+    """Index in `rows` -> the reason to refuse it, for rows of erased or restricted subjects (receipt lines of an
+    erased subject are kept anonymous instead: ``anonymised_rows``)."""
     rows = list(rows)
     refused: dict[int, str] = {}
-    if rows and suppression_has_any():
+    if rows and kind != t.KIND_TRANSACTIONS and suppression_has_any():
         identifiers = [row_identifiers(kind, source_key, row) for row in rows]
         suppressed = suppressed_among(pair for found in identifiers for pair in found)
         refused.update({index: ERASED_SUBJECT for index, found in enumerate(identifiers) if found & suppressed})
@@ -60,24 +72,12 @@ def refused_rows(kind: str, source_key: str, rows: Iterable[Any]) -> dict[int, s
     return refused
 
 
-def reject_suppressed_staged(cursor, source_id: int, *, staged: str = "stg", rejects: str = "stg_rejects") -> None:
-    """The PostgreSQL receipt-line path: staged rows (`staged`) of erased subjects go to `rejects` with the reason.
-
-    Only the file's distinct customer ids are hashed (in Python: the key never reaches the database). The table names
-    are the import's own (never user input).
-    """
-    if not suppression_has_any():
-        return
-    cursor.execute("SELECT key FROM cdp_source WHERE id = %s", [source_id])
-    source_key = cursor.fetchone()[0]
-    cursor.execute(f"SELECT DISTINCT customer_external_id FROM {staged} WHERE fast AND customer_external_id <> ''")
-    by_identifier = {(Kind.EXTERNAL_ID, external_id_value(source_key, value)): value for (value,) in cursor.fetchall()}
-    erased = sorted(by_identifier[pair] for pair in suppressed_among(by_identifier))
-    if not erased:
-        return
-    cursor.execute(
-        f"""INSERT INTO {rejects} (row_no, reasons)
-            SELECT row_no, %s FROM {staged} WHERE fast AND customer_external_id = ANY(%s)""",
-        [ERASED_SUBJECT, erased],
-    )
-    cursor.execute(f"UPDATE {staged} SET fast = false WHERE fast AND customer_external_id = ANY(%s)", [erased])
+def anonymised_rows(kind: str, source_key: str, rows: Iterable[Any]) -> set[int]:
+    """Indexes of receipt lines whose customer was erased: accounting keeps them, anonymous and unlinked, as the
+    erasure kept the receipts it found (they are written without the customer's id)."""
+    rows = list(rows)
+    if kind != t.KIND_TRANSACTIONS or not rows or not suppression_has_any():
+        return set()
+    identifiers = [row_identifiers(kind, source_key, row) for row in rows]
+    suppressed = suppressed_among(pair for found in identifiers for pair in found)
+    return {index for index, found in enumerate(identifiers) if found & suppressed}

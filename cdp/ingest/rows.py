@@ -20,6 +20,7 @@ from cdp.ingest.reader import control_character, is_valid_text
 from cdp.models import Category, Interaction, PersonFields, Product, Receipt, SourceRecord, Store
 from consent.models import ConsentStatus
 from consent.selectors import ConsentVocabulary, consent_vocabulary
+from consent.services.ledger import LEDGER_MAX_LENGTHS, ledger_event_key
 
 CUSTOMER_FIELDS = ("external_id", *PersonFields.PERSON_FIELDS, "signup_date")
 TRANSACTION_FIELDS = (
@@ -466,8 +467,8 @@ def _parse_consent_status(value: str | None) -> str | None:
     return status
 
 
-# The ledger's column sizes: a longer value is refused with its row, not left to fail the whole batch's insert.
-CONSENT_MAX_LENGTHS = {"customer_external_id": 128, "source": 50, "policy_version": 32}
+# The ledger's column sizes (the ledger's own): a longer value is refused with its row, not left to fail the batch.
+CONSENT_MAX_LENGTHS = LEDGER_MAX_LENGTHS
 
 
 def _consent_texts(raw: dict[str, str], reasons: Reasons) -> dict[str, str]:
@@ -508,7 +509,7 @@ def parse_consent(raw: dict[str, str], ctx: RowContext) -> ConsentRow:
         captured_via=texts["source"],
         policy_version=texts["policy_version"],
         evidence=texts["evidence"],
-        event_key=event_key(*content),
+        event_key=ledger_event_key(*content),
     )
 
 

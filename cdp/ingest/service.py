@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -27,7 +29,7 @@ from cdp.ingest import types as t
 from cdp.ingest.consents import write_consents
 from cdp.ingest.customers import write_customers
 from cdp.ingest.events import write_events
-from cdp.ingest.guard import refused_rows
+from cdp.ingest.guard import anonymised_rows, refused_rows
 from cdp.ingest.reader import CsvSource
 from cdp.ingest.rows import KNOWN, PARSERS, REQUIRED, RowContext
 from cdp.ingest.transactions import Catalogue, write_transactions
@@ -73,32 +75,62 @@ def source_get_or_create(key: str) -> Source:
 
 
 class ErrorSink:
-    """Rejected rows: streamed to the errors file (row, reasons, original values) and/or kept for an API answer."""
+    """Rejected rows: written to the errors file in file order (row, reasons, original values) and/or kept for an API
+    answer.
+
+    Rows are refused at different moments (a bad value as it is read, an erased subject or a duplicate when its batch
+    is written, the PostgreSQL path's at the end), so the file is written when the import ends, sorted by row. The
+    rows wait in memory, and beyond SPILL_ROWS in sorted runs on disk that are merged at the end.
+    """
+
+    SPILL_ROWS = 50_000
 
     def __init__(self, path: Path | None, header: list[str] | None, keep: bool):
         self.keep = keep
         self.errors: list[t.RowError] = []
-        self._handle = None
-        self._writer = None
+        self._path = Path(path) if path is not None else None
         self._header = header or []
-        if path is not None:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = path.open("w", encoding="utf-8", newline="")
-            self._writer = spreadsheet_writer(self._handle)  # people open it in a spreadsheet
-            self._writer.writerow(["row", "reasons", *self._header])
+        self._pending: list[tuple[int, list[str]]] = []
+        self._runs: list[IO[str]] = []
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._path.open("w").close()  # an unwritable path fails now, not after the import
 
     def add(self, row: int, reasons: Iterable[str], raw: dict[str, Any], original: list[str] | None = None) -> None:
         reasons = tuple(reasons)
-        if self._writer is not None:
+        if self._path is not None:
             values = original if original is not None else [raw.get(name, "") for name in self._header]
-            self._writer.writerow([row, "; ".join(reasons), *(_printable(v) for v in values)])
+            self._pending.append((row, ["; ".join(reasons), *(_printable(v) for v in values)]))
+            if len(self._pending) >= self.SPILL_ROWS:
+                self._spill()
         if self.keep:
             self.errors.append(t.RowError(row=row, reasons=reasons, values=raw))
 
+    def _spill(self) -> None:
+        run = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+        writer = csv.writer(run)
+        writer.writerows([row, *values] for row, values in sorted(self._pending, key=lambda item: item[0]))
+        run.seek(0)
+        self._runs.append(run)
+        self._pending = []
+
+    def _sorted(self) -> Iterator[list]:
+        pending = ([row, *values] for row, values in sorted(self._pending, key=lambda item: item[0]))
+        runs = [([int(fields[0]), *fields[1:]] for fields in csv.reader(run)) for run in self._runs]
+        return heapq.merge(pending, *runs, key=lambda fields: fields[0])
+
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
+        if self._path is None:
+            return
+        try:
+            with self._path.open("w", encoding="utf-8", newline="") as handle:
+                writer = spreadsheet_writer(handle)  # people open it in a spreadsheet
+                writer.writerow(["row", "reasons", *self._header])
+                writer.writerows(self._sorted())
+        finally:
+            for run in self._runs:
+                run.close()
+            self._runs, self._pending = [], []
 
 
 def _printable(value: Any) -> str:
@@ -187,13 +219,22 @@ def _process(
 
 
 def _write_guarded(kind: str, writer: BatchWriter, batch: list[tuple[int, dict, Any]], sink: ErrorSink) -> None:
-    """Rows of erased subjects (suppression list) and restricted customers are refused with their reason."""
-    refused = refused_rows(kind, writer.source.key, (parsed for _, _, parsed in batch))
+    """Rows of erased subjects (suppression list) and restricted customers are refused with their reason; receipt
+    lines of an erased subject are kept, anonymous and unlinked (accounting)."""
+    parsed_rows = [parsed for _, _, parsed in batch]
+    refused = refused_rows(kind, writer.source.key, parsed_rows)
+    anonymous = anonymised_rows(kind, writer.source.key, parsed_rows)
     for index, reason in refused.items():
         row_no, raw, _ = batch[index]
         writer.result.rejected += 1
         sink.add(row_no, [reason], raw)
-    writer.write([parsed for index, (_, _, parsed) in enumerate(batch) if index not in refused])
+    writer.write(
+        [
+            replace(parsed, customer_external_id="") if index in anonymous else parsed
+            for index, parsed in enumerate(parsed_rows)
+            if index not in refused
+        ]
+    )
 
 
 def _finish(batch: ImportBatch, result: t.ImportResult, status: str, message: str = "") -> None:

@@ -58,8 +58,16 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"{opts['path']}: {exc}", returncode=EXIT_UNUSABLE) from exc
         self.stdout.write(result.summary())
         if result.rejected:
-            where = f"; see {opts['errors']}" if opts["errors"] else " (use --errors PATH to list them)"
-            raise CommandError(f"{result.rejected} rows rejected{where}", returncode=EXIT_REJECTED)
+            # A partial import is an outcome, not a crash: a plain line and exit status 1 (DESIGN.md), no traceback.
+            self.stdout.write(rejected_line(result.rejected, opts["errors"]))
+            sys.exit(EXIT_REJECTED)
+
+
+def rejected_line(rejected: int, errors: Path | None) -> str:
+    rows = "1 row was" if rejected == 1 else f"{rejected:,} rows were"
+    if errors:
+        return f"{rows} refused and the others kept; {errors} lists them in file order, with the reasons."
+    return f"{rows} refused and the others kept; --errors PATH lists them, with the reasons."
 
 
 class _Progress:

@@ -1,8 +1,10 @@
 """The profile's panels: later apps (segments, campaigns, consent) show their data on the 360° profile through them.
 
-`cdp` never imports those apps. Each registers its panels in its AppConfig.ready(); registering a key again replaces
-the panel, which is how an app fills a slot that `cdp` holds with a placeholder ("segment", "churn_risk", ...). The
-registry checks what it gets at the door, so a mistake fails at start-up rather than on a customer's page.
+`cdp` never imports those apps. Each registers its panels in its AppConfig.ready(). `cdp` holds the slots later apps
+fill ("segment", "churn_risk", ...) with placeholders: a real panel wins over a placeholder of the same key whatever
+the order the apps start in, and two apps registering a real panel under one key is an error (ImproperlyConfigured);
+an app registering its own key again (its ready() run twice) replaces it. The registry checks what it gets at the
+door, so a mistake fails at start-up rather than on a customer's page.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class RenderedPanel:
 
 
 _PANELS: dict[str, ProfilePanel] = {}
+_PLACEHOLDERS: dict[str, ProfilePanel] = {}  # slots held for later apps: shown until a real panel takes the key
 
 
 def register_profile_panel(
@@ -51,19 +54,38 @@ def register_profile_panel(
     template: str,
     context: Callable[[Customer], dict],
     api: Callable[[Customer], dict] | None = None,
+    placeholder: bool = False,
 ) -> None:
-    """Show a panel on every profile page (ascending order), and `api(customer)` under `panels.<key>` in the API."""
+    """Show a panel on every profile page (ascending order), and `api(customer)` under `panels.<key>` in the API.
+
+    `placeholder` holds a slot until an app registers the real panel of that key."""
     if not _KEY.fullmatch(key):
         raise ImproperlyConfigured(f"profile panel key {key!r}: lower-case letters, digits and underscores")
     if not callable(context) or (api is not None and not callable(api)):
         raise ImproperlyConfigured(f"profile panel {key!r}: context and api must be callables taking a customer")
     if not template.endswith(".html"):
         raise ImproperlyConfigured(f"profile panel {key!r}: template {template!r} is not an HTML template")
-    _PANELS[key] = ProfilePanel(key=key, title=title, order=order, template=template, context=context, api=api)
+    panel = ProfilePanel(key=key, title=title, order=order, template=template, context=context, api=api)
+    if placeholder:
+        _PLACEHOLDERS[key] = panel
+        return
+    owner = _owner(context)
+    if key in _PANELS and _owner(_PANELS[key].context) != owner:
+        raise ImproperlyConfigured(
+            f"profile panel {key!r} is registered by two apps ({_owner(_PANELS[key].context)} and {owner})"
+        )
+    _PANELS[key] = panel
+
+
+def _owner(context: Callable) -> str:
+    """The app (top-level package) a panel comes from, by the module of its context callable."""
+    return (getattr(context, "__module__", "") or "").split(".")[0]
 
 
 def profile_panels() -> list[ProfilePanel]:
-    return sorted(_PANELS.values(), key=lambda panel: (panel.order, panel.key))
+    """The real panels, and the placeholders of the slots no app fills, in order."""
+    shown = {**_PLACEHOLDERS, **_PANELS}
+    return sorted(shown.values(), key=lambda panel: (panel.order, panel.key))
 
 
 def panels_render(customer: Customer) -> list[RenderedPanel]:

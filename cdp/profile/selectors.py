@@ -1,4 +1,5 @@
-"""Reads of the 360° profile: customer search, the profile with its key figures, the timeline and spend by month.
+"""Reads of the 360° profile: the profile with its key figures, the timeline and spend by month (finding customers is
+cdp.profile.finding's, whose selectors are imported here too).
 
 Every selector runs a fixed number of queries, whatever the customer's history: figures are aggregated in the
 database, the timeline reads one page.
@@ -7,45 +8,36 @@ database, the timeline reads one page.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models import Count, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from cdp.models import Customer, Identifier, Interaction, Receipt, ReceiptLine, Source, SourceRecord
+from cdp.models import Customer, Identifier, Interaction, Receipt, ReceiptLine, SourceRecord
 from cdp.money import format_minor
-from cdp.normalise import NormalisationError, normalise_code, normalise_email, normalise_phone
-from cdp.profile.search import FALLBACK_SCAN_LIMIT, KeyRanker, customer_search_key, name_candidates, query_words
+
+# Finding customers lives in cdp.profile.finding; its names are the profile's selectors too.
+from cdp.profile.finding import MAX_MERGE_HOPS as MAX_MERGE_HOPS
+from cdp.profile.finding import MAX_QUERY_LENGTH as MAX_QUERY_LENGTH
+from cdp.profile.finding import MIN_QUERY_LENGTH as MIN_QUERY_LENGTH
+from cdp.profile.finding import QUERY_TOO_LONG as QUERY_TOO_LONG
+from cdp.profile.finding import QUERY_TOO_SHORT as QUERY_TOO_SHORT
+from cdp.profile.finding import CustomerHit as CustomerHit
+from cdp.profile.finding import CustomerPage as CustomerPage
+from cdp.profile.finding import SearchQueryError as SearchQueryError
+from cdp.profile.finding import customer_list as customer_list
+from cdp.profile.finding import customer_search as customer_search
 
 # Messages shown to the user; tests reuse them.
 # Who reads profiles: CRM staff, marketing analysts and DPOs; sales reps lack cdp.view_sourcerecord.
 PROFILE_PERMISSIONS = ("cdp.view_customer", "cdp.view_sourcerecord")
-QUERY_TOO_SHORT = "Enter at least 2 characters."
-QUERY_TOO_LONG = "Enter at most 100 characters."
-MIN_QUERY_LENGTH = 2
-MAX_QUERY_LENGTH = 100
-MAX_MERGE_HOPS = 10
 FAVOURITES = 3
 TIMELINE_LINES_SHOWN = 3
-
-MATCHED_NAME = "name"
-MATCHED_EMAIL = "email"
-MATCHED_PHONE = "phone"
-MATCHED_EXTERNAL_ID = "external_id"
-
-_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
-_MIN_PHONE_DIGITS = 6
-_HIT_FIELDS = ("id", "first_name", "last_name", "email", "phone", "postcode", "city")
-_CUSTOMER_ROW = (*_HIT_FIELDS, "status", "merged_into_id")
-
-
-class SearchQueryError(ValueError):
-    """A search query that cannot be run; str(exc) says why."""
 
 
 class CustomerNotFound(LookupError):
@@ -58,164 +50,6 @@ class CustomerMerged(Exception):
     def __init__(self, survivor_id: uuid.UUID) -> None:
         super().__init__(f"merged into {survivor_id}")
         self.survivor_id = survivor_id
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Search
-
-
-@dataclass(frozen=True)
-class CustomerHit:
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    postcode: str
-    city: str
-    matched_on: str
-    score: float
-
-    @property
-    def name(self) -> str:
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
-
-
-def _hit(row: dict[str, Any], matched_on: str, score: float) -> CustomerHit:
-    return CustomerHit(**{name: row[name] for name in _HIT_FIELDS}, matched_on=matched_on, score=score)
-
-
-def _clean_query(query: str | None) -> str:
-    text = " ".join((query or "").split())
-    if len(text) < MIN_QUERY_LENGTH:
-        raise SearchQueryError(QUERY_TOO_SHORT)
-    if len(text) > MAX_QUERY_LENGTH:
-        raise SearchQueryError(QUERY_TOO_LONG)
-    return text
-
-
-def _phone(text: str) -> str:
-    """The E.164 form of a query that looks like a phone number, else ""."""
-    if not _PHONE_LIKE.fullmatch(text) or sum(char.isdigit() for char in text) < _MIN_PHONE_DIGITS:
-        return ""
-    try:
-        return normalise_phone(text, settings.CLIENTELE_PHONE_REGION)
-    except NormalisationError:
-        return ""
-
-
-def _identifier_lookups(text: str) -> list[tuple[str, str, str]]:
-    """(identifier kind, value, matched_on) a query may name: an e-mail, a phone number, an external id or card."""
-    if "@" in text:
-        try:
-            return [(Identifier.Kind.EMAIL, normalise_email(text), MATCHED_EMAIL)]
-        except NormalisationError as exc:
-            raise SearchQueryError(str(exc)) from exc
-    lookups = []
-    if phone := _phone(text):
-        lookups.append((Identifier.Kind.PHONE, phone, MATCHED_PHONE))
-    code = normalise_code(text)
-    lookups += [
-        (Identifier.Kind.LOYALTY_CARD, code, MATCHED_EXTERNAL_ID),
-        (Identifier.Kind.CUSTOMER_NUMBER, code, MATCHED_EXTERNAL_ID),
-    ]
-    # External ids are stored as "source:external_id"; a user types the id alone, or with its source.
-    sources = [code] if ":" in code else [f"{key}:{code}" for key in Source.objects.values_list("key", flat=True)]
-    lookups += [(Identifier.Kind.EXTERNAL_ID, value, MATCHED_EXTERNAL_ID) for value in sources]
-    return lookups
-
-
-def _survivors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of merged customers are replaced by their survivor's (one query per level of merge, usually none)."""
-    for _ in range(MAX_MERGE_HOPS):
-        merged = {row["merged_into_id"] for row in rows if row["status"] == Customer.Status.MERGED}
-        if not merged:
-            break
-        survivors = {row["id"]: row for row in Customer.objects.filter(pk__in=merged).values(*_CUSTOMER_ROW)}
-        rows = [
-            {**survivors[row["merged_into_id"]], "matched_on": row["matched_on"]}
-            if row["status"] == Customer.Status.MERGED and row["merged_into_id"] in survivors
-            else row
-            for row in rows
-        ]
-    return [row for row in rows if row["status"] == Customer.Status.ACTIVE]
-
-
-def _identifier_hits(text: str) -> list[CustomerHit]:
-    condition = Q()
-    matched_on: dict[tuple[str, str], str] = {}
-    for kind, value, matched in _identifier_lookups(text):
-        condition |= Q(kind=kind, value=value)
-        matched_on[(kind, value)] = matched
-    identifiers = Identifier.objects.filter(condition, customer__isnull=False).order_by("pk")
-    found = {
-        customer_id: matched_on[(kind, value)]
-        for customer_id, kind, value in identifiers.values_list("customer_id", "kind", "value")
-    }
-    if not found:
-        return []
-    rows = [
-        {**row, "matched_on": found[row["id"]]} for row in Customer.objects.filter(pk__in=found).values(*_CUSTOMER_ROW)
-    ]
-    return [_hit(row, row["matched_on"], 0.0) for row in _survivors(rows)]
-
-
-def _name_hits(words: list[str], limit: int) -> list[CustomerHit]:
-    """Customers whose stored key matches, best first, then those whose key is not computed yet."""
-    ranker = KeyRanker(words)
-    # Merged customers' keys may be candidates: they are left out where customers are read.
-    ranked = ranker.rank(name_candidates(Customer, words))[:limit]
-    return _customers_of_keys(ranked, limit) + _unindexed_name_hits(ranker)
-
-
-def _customers_of_keys(ranked: list[tuple[float, str]], limit: int) -> list[CustomerHit]:
-    """The active customers with these keys, best key first (one query)."""
-    if not ranked:
-        return []
-    score_of = {key: score for score, key in ranked}
-    order = Case(
-        *(When(search_name=key, then=Value(i)) for i, (_, key) in enumerate(ranked)), output_field=IntegerField()
-    )
-    rows = (
-        Customer.objects.active()
-        .filter(search_name__in=score_of)
-        .order_by(order, "last_name", "first_name", "pk")
-        .values(*_HIT_FIELDS, "search_name")[:limit]
-    )
-    return [_hit(row, MATCHED_NAME, score_of[row["search_name"]]) for row in rows]
-
-
-def _unindexed_name_hits(ranker: KeyRanker) -> list[CustomerHit]:
-    """Customers whose keys are not computed yet (NULL): a bounded scan, their keys computed here."""
-    rows = Customer.objects.active().filter(search_name__isnull=True).values(*_HIT_FIELDS)[:FALLBACK_SCAN_LIMIT]
-    hits = []
-    for row in rows:
-        score = ranker.score(customer_search_key(row["first_name"], row["last_name"]))
-        if score is not None:
-            hits.append(_hit(row, MATCHED_NAME, score))
-    return hits
-
-
-def customer_search(*, query: str, limit: int = 50) -> list[CustomerHit]:
-    """Active customers by e-mail, phone, external id or loyalty card (exact), or by name (typo-tolerant), best first.
-
-    Raises SearchQueryError for a query too short or too long, or an e-mail address that is not one.
-    """
-    text = _clean_query(query)
-    hits = _identifier_hits(text)
-    # An e-mail address or a phone number is not a name.
-    words = [] if "@" in text or _phone(text) else query_words(text)
-    if words:
-        hits += _name_hits(words, limit)
-    unique: dict[uuid.UUID, CustomerHit] = {}
-    for hit in sorted(hits, key=_hit_order):
-        unique.setdefault(hit.id, hit)
-    return list(unique.values())[:limit]
-
-
-def _hit_order(hit: CustomerHit) -> tuple:
-    """Best score first; at equal score an identifier before a name, then by name."""
-    return (hit.score, hit.matched_on == MATCHED_NAME, hit.last_name.casefold(), hit.first_name.casefold(), str(hit.id))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -238,9 +72,10 @@ class IdentityField:
 
     name: str
     label: str
-    value: str
+    value: str  # ISO 8601 for a date (the API's); pages show `date` in the reader's format
     source_key: str
     source_name: str
+    date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -326,18 +161,29 @@ def customer_get_active(*, customer_id: Any) -> Customer:
     raise CustomerMerged(survivor.pk)
 
 
+IDENTITY_LABELS = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "email": gettext_lazy("E-mail"),
+    "phone": gettext_lazy("Phone"),
+    "birth_date": gettext_lazy("Birth date"),
+    "gender": gettext_lazy("Gender"),
+    "address": gettext_lazy("Address"),
+    "postcode": gettext_lazy("Postcode"),
+    "city": gettext_lazy("City"),
+    "country": gettext_lazy("Country"),
+    "signup_date": gettext_lazy("Signed up"),
+}
+
+
 def _identity(customer: Customer, source_names: dict[str, str]) -> tuple[IdentityField, ...]:
     fields = []
-    for name in (*Customer.PERSON_FIELDS, "signup_date"):
+    for name, label in IDENTITY_LABELS.items():
         value = customer.get_gender_display() if name == "gender" else getattr(customer, name)
         source_key = customer.field_sources.get(name, "") if isinstance(customer.field_sources, dict) else ""
-        label = str(Customer._meta.get_field(name).verbose_name)
-        shown = value.isoformat() if isinstance(value, dt.date) else str(value or "")
-        fields.append(
-            IdentityField(
-                name, label[:1].upper() + label[1:], shown, source_key, source_names.get(source_key, source_key)
-            )
-        )
+        date = value if isinstance(value, dt.date) else None
+        shown = value.isoformat() if date else str(value or "")
+        fields.append(IdentityField(name, label, shown, source_key, source_names.get(source_key, source_key), date))
     return tuple(fields)
 
 
@@ -390,10 +236,12 @@ def _favourites(customer_id: uuid.UUID) -> tuple[tuple[Favourite, ...], ...]:
     lines = ReceiptLine.objects.filter(
         receipt__customer_id=customer_id, quantity__gt=0, product__category__isnull=False
     )
+    channel_labels = dict(Interaction.Channel.choices)  # "store" -> "Store", in the reader's language
+    channels = _top(purchases.exclude(channel=""), ("channel",))
     return (
         _top(lines, ("product__category__name", "product__category__key")),
         _top(purchases.filter(store__isnull=False), ("store__name", "store__code")),
-        _top(purchases.exclude(channel=""), ("channel",)),
+        tuple(Favourite(str(channel_labels.get(item.label, item.label)), item.count) for item in channels),
     )
 
 

@@ -39,12 +39,16 @@ class ConsentRow:
     occurred_at: datetime | None
     captured_via: str
     policy_version: str
+    purpose_name: str = ""
+    channel_name: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         occurred = self.occurred_at.isoformat() if self.occurred_at else None
         return {
             "purpose": self.purpose,
+            "purpose_name": self.purpose_name,
             "channel": self.channel or None,
+            "channel_name": self.channel_name or None,
             "status": self.status,
             "granted": self.granted,
             "occurred_at": occurred,
@@ -75,6 +79,8 @@ def consent_rows(reader: Callable[..., dict], customer: Customer) -> list[Consen
             occurred_at=getattr(state, "occurred_at", None),
             captured_via=getattr(state, "captured_via", ""),
             policy_version=getattr(state, "policy_version", ""),
+            purpose_name=getattr(state, "purpose_name", "") or purpose,
+            channel_name=getattr(state, "channel_name", "") or (channel or ""),
         )
         for (customer_id, purpose, channel), state in reader(customer_ids=[customer.pk]).items()
         if customer_id == customer.pk
@@ -123,4 +129,5 @@ def register() -> None:
             template=PLACEHOLDER_TEMPLATE,
             context=_placeholder_context,
             api=_placeholder_api,
+            placeholder=True,
         )

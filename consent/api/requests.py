@@ -28,7 +28,8 @@ from consent.services.export import (
     subject_export_discard,
     subject_export_link,
 )
-from consent.services.requests import dsr_create, dsr_require_verified
+from consent.services.request_steps import EXPORT, dsr_step_require
+from consent.services.requests import dsr_create
 from consent.tasks import subject_export_task
 
 REQUEST_NOT_FOUND = "No data-subject request has this id."
@@ -161,9 +162,7 @@ class RequestExportApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         found = _get(pk)
-        if found.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-            raise ValidationError(NO_EXPORT_FOR_KIND)
-        dsr_require_verified(found)
+        dsr_step_require(found, EXPORT)
         user_id = request.user.pk
         transaction.on_commit(lambda: subject_export_task.delay(found.pk, user_id))
         return Response({"detail": "export queued"}, status=status.HTTP_202_ACCEPTED)

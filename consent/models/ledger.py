@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from consent.display import local_date
+
 
 class LegalBasis(models.TextChoices):
     """GDPR Art. 6(1): the ground on which a purpose's processing is lawful."""
@@ -150,7 +152,7 @@ class ConsentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source_key}:{self.subject_external_id} {self.status} {self.occurred_at:%Y-%m-%d}"
+        return f"{self.source_key}:{self.subject_external_id} {self.status} {local_date(self.occurred_at)}"
 
     @property
     def granted(self) -> bool:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from consent.display import local_datetime
 from consent.models.ledger import LegalBasis, Purpose
 
 
@@ -151,7 +152,7 @@ class ProcessingRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.kind} {local_datetime(self.started_at)}"
 
     @property
     def reference(self) -> str:

@@ -14,33 +14,36 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent.display import local_datetime
 
 
 class RequestKind(models.TextChoices):
-    ACCESS = "access", "Access (Art. 15)"
-    PORTABILITY = "portability", "Portability (Art. 20)"
-    ERASURE = "erasure", "Erasure (Art. 17)"
-    RECTIFICATION = "rectification", "Rectification (Art. 16)"
-    RESTRICTION = "restriction", "Restriction of processing (Art. 18)"
-    OBJECTION = "objection", "Objection (Art. 21)"
+    ACCESS = "access", _("Access (Art. 15)")
+    PORTABILITY = "portability", _("Portability (Art. 20)")
+    ERASURE = "erasure", _("Erasure (Art. 17)")
+    RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+    RESTRICTION = "restriction", _("Restriction of processing (Art. 18)")
+    OBJECTION = "objection", _("Objection (Art. 21)")
 
 
 class RequestChannel(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    API = "api", "API"
-    PREFERENCE_PAGE = "preference_page", "Preference page"
-    EMAIL = "email", "E-mail"
-    POST = "post", "Post"
-    PHONE = "phone", "Phone"
-    STORE = "store", "In store"
-    OTHER = "other", "Other"
+    ADMIN = "admin", _("Admin")
+    API = "api", _("API")
+    PREFERENCE_PAGE = "preference_page", _("Preference page")
+    EMAIL = "email", _("E-mail")
+    POST = "post", _("Post")
+    PHONE = "phone", _("Phone")
+    STORE = "store", _("In store")
+    OTHER = "other", _("Other")
 
 
 class RequestStatus(models.TextChoices):
-    RECEIVED = "received", "Received, identity to verify"
-    IN_PROGRESS = "in_progress", "Identity verified, in progress"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
+    RECEIVED = "received", _("Received, identity to verify")
+    IN_PROGRESS = "in_progress", _("Identity verified, in progress")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
 
 
 OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
@@ -127,20 +130,20 @@ class DataSubjectRequest(models.Model):
 
 
 class RequestAction(models.TextChoices):
-    CREATED = "created", "Created"
-    IDENTITY_VERIFIED = "identity_verified", "Identity verified"
-    CUSTOMER_LINKED = "customer_linked", "Customer linked"
-    EXTENDED = "extended", "Deadline extended"
-    EXPORT_PRODUCED = "export_produced", "Export produced"
-    EXPORT_DOWNLOADED = "export_downloaded", "Export downloaded"
-    ERASED = "erased", "Subject erased"
-    RESTRICTED = "restricted", "Processing restricted"
-    RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
-    OBJECTION_RECORDED = "objection_recorded", "Objection recorded"
-    RECTIFIED = "rectified", "Rectification recorded"
-    DEADLINE_WARNING = "deadline_warning", "Deadline warning sent"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
+    CREATED = "created", _("Created")
+    IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
+    CUSTOMER_LINKED = "customer_linked", _("Customer linked")
+    EXTENDED = "extended", _("Deadline extended")
+    EXPORT_PRODUCED = "export_produced", _("Export produced")
+    EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
+    ERASED = "erased", _("Subject erased")
+    RESTRICTED = "restricted", _("Processing restricted")
+    RESTRICTION_LIFTED = "restriction_lifted", _("Restriction lifted")
+    OBJECTION_RECORDED = "objection_recorded", _("Objection recorded")
+    RECTIFIED = "rectified", _("Rectification recorded")
+    DEADLINE_WARNING = "deadline_warning", _("Deadline warning sent")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class DataSubjectRequestEvent(models.Model):
@@ -162,7 +165,8 @@ class DataSubjectRequestEvent(models.Model):
         indexes = [models.Index(fields=["request", "at"], name="dsrevent_request_idx")]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        # In local time and the locale's format, like the row it captions in the admin.
+        return f"{self.get_action_display()}, {local_datetime(self.at)}"
 
 
 class SubjectExport(models.Model):
@@ -195,7 +199,7 @@ class SubjectExport(models.Model):
         indexes = [models.Index(fields=["customer"], name="subjectexport_customer_idx")]
 
     def __str__(self) -> str:
-        return f"Export {self.pk} ({self.created_at:%Y-%m-%d})"
+        return f"Export {self.pk} ({local_datetime(self.created_at)})"
 
 
 class ProcessingRestriction(models.Model):
@@ -263,7 +267,7 @@ class ErasureReceipt(models.Model):
         indexes = [models.Index(fields=["subject_digest"], name="erasurereceipt_subject_idx")]
 
     def __str__(self) -> str:
-        return f"Erasure {self.reference} ({self.erased_at:%Y-%m-%d})"
+        return f"Erasure {self.reference} ({local_datetime(self.erased_at)})"
 
 
 class SuppressedIdentifier(models.Model):
@@ -273,6 +277,9 @@ class SuppressedIdentifier(models.Model):
         EMAIL = "email", "E-mail"
         PHONE = "phone", "Phone"
         EXTERNAL_ID = "external_id", "Source external id"
+        # A value the subject shared with others (a household's e-mail or landline), with the person who held it.
+        EMAIL_HOLDER = "email_holder", "Shared e-mail, with its erased holder"
+        PHONE_HOLDER = "phone_holder", "Shared phone, with its erased holder"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the normalised value (PSEUDONYMISATION_KEY).")

@@ -237,7 +237,7 @@ def _delete_files(files: list[str]) -> int:
 
 def _forget_results(task_ids: list[str]) -> int:
     """Stored results of the subject's tasks (a result backend, when one is configured) are removed."""
-    if not task_ids or not getattr(settings, "CELERY_RESULT_BACKEND", None):
+    if not task_ids or not settings.CELERY_RESULT_BACKEND:
         return 0
     from celery.result import AsyncResult
 

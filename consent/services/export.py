@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import DataSubjectRequest, Purpose, RequestAction, SubjectExport
+from consent.registry import registry
 from consent.services.export_files import request_exports_remove, unlink_under_media
 from consent.services.register import ACTIVITY_DSR_HANDLING, processing_run_record
 from consent.services.requests import dsr_audit, dsr_require_verified
@@ -61,6 +62,21 @@ def _history_export(entry, subject: Subject, pks: list[Any]) -> list[dict[str, A
     return list(rows.order_by("history_date", "history_id").values(*fields))
 
 
+def _readable(entry, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as a person reads them: paths through relations named plainly (``product__sku`` -> ``product_sku``),
+    then the app's own presentation (money in decimals with its currency...)."""
+    rows = [{name.replace("__", "_"): value for name, value in row.items()} for row in rows]
+    return entry.present(rows) if entry.present is not None and rows else rows
+
+
+def _columns(entry) -> list[str]:
+    """The columns of a table: what its presentation gives for a row (its exported fields when it has none)."""
+    names = [name.replace("__", "_") for name in entry.export]
+    if entry.present is None:
+        return names
+    return list(entry.present([dict.fromkeys(names)])[0])
+
+
 def subject_data(subject: Subject) -> dict[str, Any]:
     """The archive's structured content: {model label: {fields, rows, history}} for every registered model."""
     tables: dict[str, Any] = {}
@@ -68,11 +84,33 @@ def subject_data(subject: Subject) -> dict[str, Any]:
         found = list(rows.order_by("pk").values("pk", *entry.export))
         pks = [row.pop("pk") for row in found]
         tables[_label(entry.model)] = {
-            "fields": list(entry.export),
-            "rows": found,
+            "fields": _columns(entry),
+            "rows": _readable(entry, found),
             "history": _history_export(entry, subject, pks),
         }
     return tables
+
+
+def nested_document(tables: dict[str, Any]) -> dict[str, Any]:
+    """subject.json's tables: the rows of a table registered with `nest` go inside their parent's rows (a receipt
+    carries its lines); the spreadsheets keep one flat file per table."""
+    document = {label: {**table, "rows": [dict(row) for row in table["rows"]]} for label, table in tables.items()}
+    for entry in registry.entries():
+        label = _label(entry.model)
+        if entry.nest is None or label not in document:
+            continue
+        foreign_key, key = entry.nest
+        parent = _label(entry.model._meta.get_field(foreign_key).related_model)
+        if parent not in document:
+            continue
+        children: dict[Any, list] = {}
+        for row in document.pop(label)["rows"]:
+            children.setdefault(row[foreign_key], []).append(row)
+        document[parent]["fields"] = [*document[parent]["fields"], key]
+        for row in document[parent]["rows"]:
+            row[key] = children.get(row["id"], [])
+        document[parent].setdefault("nested", {})[key] = label
+    return document
 
 
 def _purposes() -> list[dict[str, Any]]:
@@ -101,8 +139,11 @@ def _cell(value: Any) -> str:
 README = """Personal data export
 
 subject.json   everything held about you, per table: the fields, your rows, and earlier versions of rows that keep
-               a history ("history"), in JSON (UTF-8). "purposes" lists why data is processed, on which legal basis
-               (GDPR Art. 6) and how long it is kept (retention_days after the last contact; empty: no fixed period).
+               a history ("history"), in JSON (UTF-8); a receipt carries its lines. "purposes" lists why data is
+               processed, on which legal basis (GDPR Art. 6) and how long it is kept (retention_days after the last
+               contact; empty: no fixed period). Amounts are decimals in the currency beside them; dates and times
+               are ISO 8601 (times in UTC); what an id stands for (a product's reference and name, a store, a
+               source, a purpose) is written beside it.
 <table>.csv    the same rows, one CSV file per table, for reading in a spreadsheet.
 """
 
@@ -114,7 +155,7 @@ def _write_zip(handle, subject: Subject, generated_at: dt.datetime) -> None:
         "generated_at": generated_at,
         "subject": [str(pk) for pk in subject.ids],
         "purposes": _purposes(),
-        "tables": tables,
+        "tables": nested_document(tables),
     }
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README)

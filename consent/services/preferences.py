@@ -14,7 +14,6 @@ which the request records. A link stands for the customer who holds its key now:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from consent.models import (
     ConsentEvent,
@@ -41,6 +41,7 @@ from consent.models import (
     RequestKind,
 )
 from consent.selectors import consent_current_state
+from consent.services.ledger import IN_FORCE, LedgerEntry, ledger_append, ledger_event_key
 from consent.services.requests import dsr_create, dsr_verify_identity
 from consent.services.subject import subject_survivor, subject_survivors
 
@@ -48,17 +49,16 @@ SALT = "consent.preferences"
 SOURCE_KEY = "preference_page"  # the ledger's source of the events captured on the page
 CAPTURED_VIA = "web"
 IDENTITY_VERIFICATION = "signed link"
-DEFAULT_MAX_AGE_DAYS = 90
 # The purposes a customer decides on the page: consent is given or withdrawn; legitimate interest is objected to.
 CHOICE_BASES = (LegalBasis.CONSENT, LegalBasis.LEGITIMATE_INTEREST)
 REQUEST_KINDS = (RequestKind.ACCESS, RequestKind.ERASURE)
 
 INVALID_LINK = "this link is not valid or has expired"
 UNKNOWN_REQUEST_KIND = "the page can ask for a copy of the data or for erasure, not"
-NO_EMAIL_ADDRESS = "the customer has no e-mail address: print a letter instead"
-NO_POSTAL_ADDRESS = "the customer has no postal address (street, postcode and city) to send a letter to"
-EMAIL_SUBJECT = "Your privacy choices"
-EMAIL_BODY = """Hello{name},
+NO_EMAIL_ADDRESS = gettext_lazy("the customer has no e-mail address: print a letter instead")
+NO_POSTAL_ADDRESS = gettext_lazy("the customer has no postal address (street, postcode and city) to send a letter to")
+EMAIL_SUBJECT = gettext_lazy("Your privacy choices")
+EMAIL_BODY = gettext_lazy("""Hello{name},
 
 You asked us for the link to your privacy choices. It leads to a page where you decide what we may do with your
 data, and where you can ask for a copy of it or for its erasure:
@@ -66,7 +66,7 @@ data, and where you can ask for a copy of it or for its erasure:
 {link}
 
 The link is valid for {days} days and is for you alone: do not pass it on.
-"""
+""")
 # Channels the customer controls: a link that came through one proves, on the page, that its holder is the customer.
 VERIFYING_DELIVERIES = (LinkDelivery.EMAIL, LinkDelivery.POST)
 UNVERIFIED_REQUEST = (
@@ -99,7 +99,7 @@ class PreferenceChoice:
 
 
 def _max_age() -> dt.timedelta:
-    return dt.timedelta(days=getattr(settings, "PREFERENCE_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS))
+    return dt.timedelta(days=settings.PREFERENCE_LINK_MAX_AGE_DAYS)
 
 
 def _new_key() -> str:
@@ -134,7 +134,7 @@ def preference_keys_ensure(*, customer_ids: Iterable[Any]) -> dict[Any, str]:
 def _link(key: str, base_url: str | None) -> str:
     token = signing.TimestampSigner(salt=SALT).sign(key)
     path = reverse("consent:preferences", kwargs={"token": token})
-    base = getattr(settings, "PREFERENCE_LINK_BASE_URL", "") if base_url is None else base_url
+    base = settings.PREFERENCE_LINK_BASE_URL if base_url is None else base_url
     return f"{base.rstrip('/')}{path}"
 
 
@@ -174,10 +174,12 @@ def preference_link_email(*, customer, actor, base_url: str | None = None) -> Pr
         raise ValidationError(NO_EMAIL_ADDRESS)
     issued = _issue(customer, LinkDelivery.EMAIL, actor)
     first_name = (getattr(customer, "first_name", "") or "").strip()
-    body = EMAIL_BODY.format(
+    body = str(EMAIL_BODY).format(
         name=f" {first_name}" if first_name else "", link=_link(issued.key, base_url), days=_max_age().days
     )
-    send_mail(subject=EMAIL_SUBJECT, message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[address])
+    send_mail(
+        subject=str(EMAIL_SUBJECT), message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[address]
+    )
     return issued
 
 
@@ -316,34 +318,28 @@ def preferences_update(
     if not changed:
         return []
     purposes = {purpose.key: purpose for purpose in Purpose.objects.filter(key__in=changed)}
-    policies = _latest_policies(purposes.values(), occurred_at)
     evidence = _evidence(ip_address, user_agent, link)
-    events = []
+    entries = []
     for key, allowed in sorted(changed.items()):
-        purpose = purposes[key]
         status = ConsentStatus.GRANTED if allowed else ConsentStatus.WITHDRAWN
-        policy = policies.get(purpose.pk)
+        # A nonce: two identical choices at the same instant are two events the customer made.
         nonce = secrets.token_hex(8)
-        event_key = hashlib.sha256(
-            f"{customer.pk}|{key}|{status}|{occurred_at.isoformat()}|{nonce}".encode()
-        ).hexdigest()
-        events.append(
-            ConsentEvent(
+        entries.append(
+            LedgerEntry(
                 source_key=SOURCE_KEY,
-                event_key=event_key,
-                customer=customer,
+                event_key=ledger_event_key(str(customer.pk), key, status, occurred_at.isoformat(), nonce),
+                customer_id=customer.pk,
                 subject_external_id=str(customer.pk),
-                purpose=purpose,
-                channel=None,
+                purpose_id=purposes[key].pk,
+                channel_id=None,
                 status=status,
                 occurred_at=occurred_at,
                 captured_via=CAPTURED_VIA,
-                policy_version=policy.version if policy else "",
-                policy=policy,
+                policy_version=IN_FORCE,
                 evidence=evidence,
             )
         )
-    return ConsentEvent.objects.bulk_create(events)
+    return ledger_append(entries)
 
 
 @transaction.atomic

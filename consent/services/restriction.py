@@ -9,7 +9,6 @@ an objection to direct marketing (Art. 21(2)) withdraws every direct-marketing p
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +22,7 @@ from consent.models import (
     RequestAction,
     RequestKind,
 )
+from consent.services.ledger import LedgerEntry, ledger_append, ledger_event_key
 from consent.services.requests import OBJECTION_DIRECT_MARKETING, dsr_audit, dsr_require_verified
 
 ALREADY_RESTRICTED = "processing of this customer is already restricted"
@@ -101,25 +101,23 @@ def objection_record(
         raise ValidationError(f"{NO_PURPOSE_IN_SCOPE}: {scope!r}")
     occurred_at = occurred_at or timezone.now()
     reference = f"DSR-{request.pk}" if request is not None else "objection"
-    events = []
-    for purpose in purposes:
-        content = f"{customer.pk}\x1f{purpose.key}\x1f{ConsentStatus.WITHDRAWN}\x1f{occurred_at.isoformat()}"
-        events.append(
-            ConsentEvent(
-                source_key=DSR_SOURCE,
-                event_key=hashlib.sha256(content.encode()).hexdigest(),
-                customer=customer,
-                subject_external_id=str(customer.pk),
-                purpose=purpose,
-                channel=None,  # an objection is to the purpose, whatever the channel
-                status=ConsentStatus.WITHDRAWN,
-                occurred_at=occurred_at,
-                captured_via=request.received_via if request is not None else "dpo",
-                evidence=f"objection (GDPR Art. 21) recorded from {reference}",
-                recorded_by=actor,
-            )
+    entries = [
+        LedgerEntry(
+            source_key=DSR_SOURCE,
+            event_key=ledger_event_key(str(customer.pk), purpose.key, ConsentStatus.WITHDRAWN, occurred_at.isoformat()),
+            customer_id=customer.pk,
+            subject_external_id=str(customer.pk),
+            purpose_id=purpose.pk,
+            channel_id=None,  # an objection is to the purpose, whatever the channel
+            status=ConsentStatus.WITHDRAWN,
+            occurred_at=occurred_at,
+            captured_via=request.received_via if request is not None else "dpo",
+            evidence=f"objection (GDPR Art. 21) recorded from {reference}",
+            recorded_by_id=actor.pk if actor is not None else None,
         )
-    created = ConsentEvent.objects.bulk_create(events, ignore_conflicts=True)
+        for purpose in purposes
+    ]
+    created = ledger_append(entries)
     if request is not None:
         keys = ", ".join(p.key for p in purposes)
         dsr_audit(request=request, action=RequestAction.OBJECTION_RECORDED, actor=actor, note=f"withdrawn: {keys}")

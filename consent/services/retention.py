@@ -34,8 +34,6 @@ from consent.services.register import ACTIVITY_DATA_RETENTION, processing_run_fi
 logger = logging.getLogger(__name__)
 
 RETENTION_REASON = "retention period ended"
-DEFAULT_BATCH_SIZE = 5000
-DEFAULT_MAX_SUBJECTS = 10000
 
 
 @dataclass(frozen=True)
@@ -168,8 +166,8 @@ def retention_apply(*, now: dt.datetime | None = None, limit: int | None = None,
     3. The run records per rule the cut-off and the counts; a failure is recorded, then raised.
     """
     now = now or timezone.now()
-    batch_size = getattr(settings, "RETENTION_BATCH_SIZE", DEFAULT_BATCH_SIZE)
-    limit = limit if limit is not None else getattr(settings, "RETENTION_MAX_SUBJECTS_PER_RUN", DEFAULT_MAX_SUBJECTS)
+    batch_size = settings.RETENTION_BATCH_SIZE
+    limit = limit if limit is not None else settings.RETENTION_MAX_SUBJECTS_PER_RUN
     rules, inactivity = retention_rules()
     periods = _periods([rule.purpose for rule in rules] + [key for rule in inactivity for key in rule.purposes])
     run = processing_run_start(activity=ACTIVITY_DATA_RETENTION, kind="retention", actor=actor)

@@ -25,7 +25,7 @@ CHUNK_SIZE = 5000
 
 
 def _key() -> bytes:
-    key = getattr(settings, "PSEUDONYMISATION_KEY", "")
+    key = settings.PSEUDONYMISATION_KEY
     if not key:
         raise ImproperlyConfigured("PSEUDONYMISATION_KEY is empty: the suppression list needs a secret key")
     return key.encode("utf-8")
@@ -39,11 +39,31 @@ def external_id_value(source_key: str, external_id: str) -> str:
     return f"{source_key}:{external_id}"
 
 
+def holder_value(value: str, person: str) -> str:
+    """A shared e-mail or phone together with one person who holds it (the person in the subject app's folded form)."""
+    return f"{value}\x1f{person}"
+
+
 def keys_identifiers(keys: SubjectKeys) -> set[tuple[str, str]]:
-    """(kind, value) pairs of a subject's keys."""
+    """(kind, value) pairs of a subject's keys.
+
+    The subject's own e-mails and phones are listed as they are: no import may bring them back, whoever they come
+    with. A value the subject shares with others (``keys.shared``: a household's e-mail, a landline) is listed only
+    together with the subject as a person, so that a record of the erased person is refused while the other members
+    of the household keep being imported.
+    """
     found = {(Kind.EXTERNAL_ID, external_id_value(s, e)) for s, e in keys.external_ids if e}
-    found |= {(Kind.EMAIL, email) for email in keys.emails if email}
-    found |= {(Kind.PHONE, phone) for phone in keys.phones if phone}
+    for kind, holder_kind, values in (
+        (Kind.EMAIL, Kind.EMAIL_HOLDER, keys.emails),
+        (Kind.PHONE, Kind.PHONE_HOLDER, keys.phones),
+    ):
+        for value in values:
+            if not value:
+                continue
+            if value not in keys.shared or not keys.persons:  # without a name, a shared value is refused whole
+                found.add((kind, value))
+            else:
+                found |= {(holder_kind, holder_value(value, person)) for person in keys.persons}
     return found
 
 

@@ -30,6 +30,14 @@ def log_in(browser, live_server, username: str) -> None:
     wait_for(browser, ec.presence_of_element_located((By.ID, "user-tools")))
 
 
+def choose_customer(browser, typed: str, shown: str) -> None:
+    """The customer field's autocomplete: type part of a name, pick the customer among the matches."""
+    browser.find_element(By.CSS_SELECTOR, ".field-customer .select2-selection, .form-row .select2-selection").click()
+    wait_for(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "input.select2-search__field"))).send_keys(typed)
+    option = (By.XPATH, f"//li[contains(@class, 'select2-results__option') and normalize-space()='{shown}']")
+    wait_for(browser, ec.element_to_be_clickable(option)).click()
+
+
 def do_step(browser, name: str, text: str | None = None, confirm: bool = False) -> None:
     browser.find_element(By.ID, f"dsr-step-{name}").click()
     wait_for(browser, ec.presence_of_element_located((By.ID, "dsr-step-form")))
@@ -52,7 +60,7 @@ def test_dpo_walks_an_erasure_request_from_creation_to_receipt(browser, live_ser
     browser.get(f"{live_server.url}/admin/consent/datasubjectrequest/add/")
     Select(browser.find_element(By.ID, "id_kind")).select_by_value("erasure")
     Select(browser.find_element(By.ID, "id_received_via")).select_by_value("email")
-    browser.find_element(By.ID, "id_customer").send_keys(str(customer_id))
+    choose_customer(browser, record.customer.last_name, str(record.customer))
     browser.find_element(By.ID, "id_subject_reference").send_keys("e-mail of the customer, ticket 5531")
     browser.find_element(By.NAME, "_save").click()
     wait_for(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist li.success")))

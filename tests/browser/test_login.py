@@ -26,8 +26,13 @@ def test_each_role_logs_in_and_sees_the_counts(browser, live_server, role_users,
     log_in(browser, live_server, role, PASSWORD)
     assert browser.find_element(By.CSS_SELECTOR, ".who").text == role  # waits for the page after login
     assert browser.current_url == f"{live_server.url}/"
-    receipts = browser.find_element(By.CSS_SELECTOR, "[data-figure=receipts] .value").text
-    assert receipts == "2"
+    if role == "sales":
+        # sales read no customer figure: their home says where their briefs will be
+        assert "No campaign has been launched yet" in browser.find_element(By.ID, "briefs").text
+        assert not browser.find_elements(By.CSS_SELECTOR, "[data-figure]")
+    else:
+        receipts = browser.find_element(By.CSS_SELECTOR, "[data-figure=receipts] .value").text
+        assert receipts == "2"
     admin_links = browser.find_elements(By.LINK_TEXT, "Admin")
     assert bool(admin_links) is (role != "sales")
 

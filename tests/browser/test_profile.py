@@ -52,11 +52,11 @@ def test_crm_user_finds_a_customer_despite_a_typo_and_reads_the_profile(browser,
     assert browser.current_url.endswith(f"/customers/{customer.pk}/")
     # and the key figures and the timeline, newest first, are on the page
     assert browser.find_element(By.CSS_SELECTOR, "[data-figure=receipts] .value").text == "3"
-    assert browser.find_element(By.CSS_SELECTOR, "[data-figure=revenue] .value").text == "75.00 €"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-figure=revenue] .value").text == "€75.00"
     entries = browser.find_elements(By.CSS_SELECTOR, "#timeline .timeline-entry")
     kinds = [entry.get_attribute("data-kind") for entry in entries]
     assert kinds == ["receipt", "receipt", "interaction", "interaction", "receipt"]
     assert "Purchase" in entries[0].text
-    assert "25.00 €" in entries[0].text
+    assert "€25.00" in entries[0].text
     assert "Email open" in entries[2].text
     assert browser.find_elements(By.CSS_SELECTOR, "svg.spend-chart rect")

@@ -31,6 +31,8 @@ def run_command(command: str, path: Path, source: str, **options) -> tuple[int, 
         call_command(command, str(path), source=source, stdout=out, **options)
     except CommandError as exc:
         return exc.returncode, out.getvalue() + str(exc)
+    except SystemExit as exc:  # a partial import: its summary is printed, the status says it
+        return exc.code, out.getvalue()
     return 0, out.getvalue()
 
 

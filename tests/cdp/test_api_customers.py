@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -11,7 +13,7 @@ from django.contrib.auth.models import Group
 from cdp.api import customers as api
 from cdp.models import Customer
 from cdp.profile.search import customers_refresh_search_keys
-from tests.cdp.factories import CustomerFactory
+from tests.cdp.factories import CustomerFactory, SourceFactory, SourceRecordFactory
 from tests.cdp.profile_data import CARD, EMAIL, add_interactions, add_receipts, add_return, known_customer
 
 pytestmark = pytest.mark.django_db
@@ -53,12 +55,63 @@ def detail_url(customer_id) -> str:
 
 
 @pytest.mark.parametrize(
-    ("role", "status"), [(None, 403), ("sales", 403), ("crm", 200), ("marketing", 200), ("dpo", 200)]
+    ("role", "status"), [(None, 401), ("sales", 403), ("crm", 200), ("marketing", 200), ("dpo", 200)]
 )
 def test_profiles_need_crm_or_above(customer, role, status):
     client = client_as(role)
-    assert client.get("/api/v1/customers/", {"q": "martin"}).status_code == status
+    assert client.get("/api/v1/customers/", {"search": "martin"}).status_code == status
     assert client.get(detail_url(customer.pk)).status_code == status
+
+
+def test_without_credentials_the_answer_is_401_with_a_challenge(customer):
+    # given a client with no session and no token
+    client = APIClient()
+    # when it reads the customers
+    response = client.get("/api/v1/customers/")
+    # then it is told to authenticate, and how, as DRF does for token authentication
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_search_is_drfs_parameter_and_q_its_alias(crm, customer):
+    # given Jennifer Martin; when she is searched with a typo under either name
+    for parameter in ("search", "q"):
+        response = crm.get("/api/v1/customers/", {parameter: "Jenifer Martin"})
+        # then she is found
+        assert response.status_code == 200
+        assert [hit["id"] for hit in response.json()["results"]] == [str(customer.pk)]
+
+
+def test_without_a_query_the_list_is_a_page_of_active_customers(crm, customer, monkeypatch):
+    # given four more customers, one of them merged away
+    monkeypatch.setattr(api.CustomerListApi.pagination_class, "page_size", 2)
+    others = CustomerFactory.create_batch(4, last_name="Zola")
+    Customer.objects.filter(pk=others[0].pk).update(status=Customer.Status.MERGED, merged_into=customer)
+    # when the list is read without a query
+    first = crm.get("/api/v1/customers/").json()
+    last = crm.get("/api/v1/customers/", {"page": 2}).json()
+    # then it pages through the four active ones by name, with no match information
+    assert first["count"] == 4
+    assert [hit["last_name"] for hit in first["results"] + last["results"]] == ["Martin", "Zola", "Zola", "Zola"]
+    assert first["results"][0]["matched_on"] is None
+    assert first["results"][0]["score"] is None
+    assert str(others[0].pk) not in {hit["id"] for hit in first["results"] + last["results"]}
+
+
+def test_the_list_is_filtered_by_source_and_last_update(crm, customer):
+    # given Jennifer Martin (crm and loyalty records) and a customer of the e-shop updated later
+    other = CustomerFactory(last_name="Zola")
+    SourceRecordFactory(source=SourceFactory(key="eshop"), customer=other)
+    later = customer.updated_at + dt.timedelta(days=1)
+    Customer.objects.filter(pk=other.pk).update(updated_at=later)
+    # when the list is narrowed
+    by_source = crm.get("/api/v1/customers/", {"source": "eshop"}).json()["results"]
+    by_update = crm.get("/api/v1/customers/", {"updated_since": later.isoformat()}).json()["results"]
+    searched = crm.get("/api/v1/customers/", {"search": "martin", "source": "eshop"}).json()["results"]
+    # then only the customers that match are listed, searched or not
+    assert [hit["id"] for hit in by_source] == [str(other.pk)]
+    assert [hit["id"] for hit in by_update] == [str(other.pk)]
+    assert searched == []
 
 
 def test_search_answers_a_page_of_matches(crm, customer, django_assert_max_num_queries):
@@ -97,7 +150,10 @@ def test_search_is_paginated(crm, monkeypatch):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({}, "q"),
+        ({"search": "a"}, "search"),
+        ({"search": "nobody@"}, "search"),
+        ({"search": "martin", "q": "dupont"}, "q"),
+        ({"updated_since": "yesterday"}, "updated_since"),
         ({"q": "a"}, "q"),
         ({"q": "x" * 101}, "q"),
         ({"q": "nobody@"}, "q"),
@@ -122,7 +178,7 @@ def test_profile_json_is_the_360_view(crm, customer, django_assert_max_num_queri
     assert {"kind": "loyalty_card", "value": CARD, "sources": ["loyalty"]} in body["identifiers"]
     figures = body["figures"]
     assert (figures["receipts"], figures["returns"]) == (4, 1)
-    assert figures["revenue"] == [{"minor": 8500, "currency": "EUR", "amount": "85.00", "display": "85.00 €"}]
+    assert figures["revenue"] == [{"minor": 8500, "currency": "EUR", "amount": "85.00", "display": "€85.00"}]
     assert figures["categories"][0] == {"label": "Garden", "count": 4}
     timeline = body["timeline"]
     assert (timeline["page"], timeline["has_next"], len(timeline["entries"])) == (1, False, 7)

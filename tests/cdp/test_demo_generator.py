@@ -16,14 +16,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from cdp.demo.generator import (
-    CONSENT_COLUMNS,
-    CUSTOMER_COLUMNS,
-    EVENT_COLUMNS,
-    FILES,
-    TRANSACTION_COLUMNS,
-    generate,
-)
+from cdp.demo.basics import CONSENT_COLUMNS, CUSTOMER_COLUMNS, EVENT_COLUMNS, FILES, TRANSACTION_COLUMNS
+from cdp.demo.generator import generate
 
 END = date(2026, 9, 30)
 START = date(2024, 10, 1)

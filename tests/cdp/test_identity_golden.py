@@ -209,3 +209,40 @@ def test_an_active_customer_has_nothing_to_unmerge(client, role_users):
     response = client.post(unmerge_page(customer), {"reason": "a reason"})
     assert response.status_code == 400
     assert UNMERGE_NOT_MERGED in response.content.decode()
+
+
+def test_capitals_of_a_loyalty_system_are_written_in_the_case_people_write():
+    # given the loyalty programme alone, in capitals
+    loyalty = SourceFactory(key="loyalty", priority=30)
+    values, origins = golden_values(
+        [
+            record(
+                loyalty,
+                "L1",
+                first_name="JEAN-PIERRE",
+                last_name="DUPONT",
+                address="29 ALL. DES JARDINS",
+                postcode="75011",
+                city="PARIS",
+            )
+        ]
+    )
+    # then the golden record reads as people write it, still from the loyalty programme
+    assert (values["first_name"], values["last_name"]) == ("Jean-Pierre", "Dupont")
+    assert (values["address"], values["city"], values["postcode"]) == ("29 All. des Jardins", "Paris", "75011")
+    assert origins["city"] == "loyalty"
+
+
+def test_the_sources_mixed_case_spelling_wins_over_capitals_of_the_same_value():
+    # given the same name and address in capitals (best source) and in mixed case (another source)
+    crm = SourceFactory(key="crm", priority=10)
+    eshop = SourceFactory(key="eshop", priority=20)
+    records = [
+        record(crm, "C1", last_name="MARTIN", address="12 AV. DE LA GARE", postcode="33000", city="BORDEAUX"),
+        record(eshop, "W1", last_name="Martin", address="12 avenue de la Gare", postcode="33000", city="Bordeaux"),
+    ]
+    values, origins = golden_values(records)
+    # then the mixed-case spelling is kept, and the address still comes whole from one record
+    assert values["last_name"] == "Martin"
+    assert (values["address"], values["city"]) == ("12 avenue de la Gare", "Bordeaux")
+    assert origins["address"] == origins["city"] == "eshop"

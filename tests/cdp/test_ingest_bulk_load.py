@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from cdp.ingest import pg_transactions
+from cdp.ingest import pg_bulk_load, pg_transactions
 from cdp.models import Receipt, ReceiptLine
 from tests.cdp.importing import TRANSACTIONS_HEADER as HEADER
 from tests.cdp.importing import read_errors, run_command, write
@@ -23,13 +23,13 @@ def _postgresql(settings):
         pytest.skip("the bulk load is the PostgreSQL COPY path's")
     settings.INGEST_BULK_LOAD_MIN_LINES = 3
     with connection.cursor() as cursor:  # the size estimate the import reads, as it is now (earlier tests moved it)
-        cursor.execute(f"ANALYZE {', '.join(pg_transactions.BULK_TABLES)}")
+        cursor.execute(f"ANALYZE {', '.join(pg_bulk_load.BULK_TABLES)}")
 
 
 def _indexes() -> list[tuple]:
     """(table, index, definition, constraint, kind) of every index a bulk load drops."""
     with connection.cursor() as cursor:
-        cursor.execute(pg_transactions.BULK_INDEXES, [list(pg_transactions.BULK_TABLES)])
+        cursor.execute(pg_bulk_load.BULK_INDEXES, [list(pg_bulk_load.BULK_TABLES)])
         return [row[:5] for row in cursor.fetchall()]
 
 
@@ -116,7 +116,7 @@ def test_a_file_smaller_than_the_tables_keeps_the_indexes(tmp_path):
 
 
 def test_readers_holding_the_tables_keep_the_indexes(tmp_path, monkeypatch):
-    monkeypatch.setattr(pg_transactions, "BULK_LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(pg_bulk_load, "BULK_LOCK_TIMEOUT", "200ms")
     before = _indexes()
     db = connection.settings_dict
     with connection.cursor() as cursor:

@@ -221,3 +221,47 @@ def test_national_numbers_and_postcodes_are_read_in_the_row_s_own_country(tmp_pa
         "F1": ("+33612345678", "01000"),
         "X1": ("+33612345678", ""),
     }
+
+
+def test_a_partial_import_ends_with_a_plain_summary_and_status_1(tmp_path):
+    # given a file with one good row and one bad row
+    path = write(tmp_path / "c.csv", HEADER, "C0,Good,Row,,,,,,,,,", "C1,Anne,Martin,bad@,,,,,,,,")
+    # when it is imported, with and without an errors file
+    code, out = run(path, errors=str(tmp_path / "errors.csv"))
+    bare_code, bare_out = run(path, source="crm2")
+    # then it exits 1 with a plain account of what happened, not an error's
+    assert (code, bare_code) == (1, 1)
+    assert "CommandError" not in out + bare_out
+    assert f"1 row was refused and the others kept; {tmp_path / 'errors.csv'} lists them in file order" in out
+    assert "--errors PATH lists them" in bare_out
+
+
+def test_the_errors_file_lists_refused_rows_in_file_order(tmp_path):
+    # given an erased subject's row (refused when its batch is written) before a row with a bad value (refused as it
+    # is read), and more of each after
+    from consent.services.suppression import Kind, suppression_add
+
+    suppression_add(identifiers=[(Kind.EXTERNAL_ID, "crm:C1"), (Kind.EXTERNAL_ID, "crm:C4")])
+    rows = ["C1,Erased,One,,,,,,,,,", "C2,Bad,Mail,bad@,,,,,,,,", "C3,Good,Row,,,,,,,,,", "C4,Erased,Two,,,,,,,,,"]
+    path = write(tmp_path / "c.csv", HEADER, *rows, "C5,Bad,Date,,,1870-01-01,,,,,,")
+    # when it is imported in batches of two rows
+    code, _ = run(path, errors=str(tmp_path / "errors.csv"), batch_size=2)
+    # then the errors file lists the refused rows in the file's order
+    assert code == 1
+    assert [error["row"] for error in read_errors(tmp_path / "errors.csv")] == ["2", "3", "5", "6"]
+
+
+def test_refused_rows_beyond_memory_are_sorted_on_disk(tmp_path, monkeypatch):
+    from cdp.ingest.service import ErrorSink
+
+    # given a sink that spills every two rows, fed rows out of order
+    monkeypatch.setattr(ErrorSink, "SPILL_ROWS", 2)
+    sink = ErrorSink(tmp_path / "e.csv", ["a"], keep=False)
+    for row in (9, 3, 7, 2, 8, 5, 4):
+        sink.add(row, [f"reason {row}"], {"a": f"=value {row}"})
+    # when it is closed
+    sink.close()
+    # then every row is written once, in order, made safe for a spreadsheet
+    errors = read_errors(tmp_path / "e.csv")
+    assert [error["row"] for error in errors] == ["2", "3", "4", "5", "7", "8", "9"]
+    assert errors[0]["a"] == "'=value 2"

@@ -15,7 +15,7 @@ import pytest
 
 from django.db import connection
 
-from cdp.ingest import pg_transactions, receipt_scan
+from cdp.ingest import pg_bookkeeping, pg_transactions, pg_writer, receipt_scan
 from cdp.ingest.reader import CsvSource
 from cdp.ingest.receipt_scan import ReceiptLineScan, ScanUnusable
 from cdp.ingest.rows import RowContext, parse_transaction
@@ -350,19 +350,21 @@ def test_an_updated_file_changes_exactly_the_changed_rows_through_the_fast_path(
     assert "created 0, updated 0, unchanged 12, rejected 2" in out
 
 
-def test_rows_of_an_erased_subject_are_refused_with_their_values_in_the_errors_file(tmp_path):
+def test_rows_of_an_erased_subject_are_kept_anonymous_and_unlinked(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the fast path writes through PostgreSQL")
+    # given an erased customer C2 of the till
     suppression_add(identifiers=[(Kind.EXTERNAL_ID, external_id_value("till", "C2"))])
+    # when a file holding C2's receipt lines is imported
     code, out = run_command(
         "import_transactions", write(tmp_path / "t.csv", HEADER, *SPREAD), "till", errors=str(tmp_path / "e.csv")
     )
-    assert code == 1, out
-    erased = [e for e in read_errors(tmp_path / "e.csv") if e["reasons"] == "erased subject"]
-    assert [e["row"] for e in erased] == ["3", "4", "7", "12"]
-    assert {e["customer_external_id"] for e in erased} == {"C2"}
-    assert erased[0]["unit_price"] == "9.90"  # the file's own text, read again
-    assert not Receipt.objects.filter(receipt_id="R2").exists()
+    # then the lines are kept for accounting, anonymous and unlinked, like the receipts the erasure kept
+    assert not [e for e in read_errors(tmp_path / "e.csv") if e["reasons"] == "erased subject"], out
+    kept = Receipt.objects.get(receipt_id="R2")
+    assert (kept.customer_id, kept.customer_external_id) == (None, "")
+    assert kept.lines.count() == 4
+    assert not Receipt.objects.filter(customer_external_id="C2").exists()
 
 
 def test_ids_reserved_for_fewer_lines_than_the_file_has_are_topped_up(tmp_path, monkeypatch, settings, small_batches):
@@ -389,7 +391,7 @@ def test_an_interruption_while_batches_are_written_leaves_nothing_and_stops_the_
     if connection.vendor != "postgresql":
         pytest.skip("the fast path writes through PostgreSQL")
     calls = {"lines": 0}
-    real_lines = pg_transactions.Writer._lines
+    real_lines = pg_writer.Writer._lines
 
     def interrupted(self, chunk):
         calls["lines"] += 1
@@ -397,7 +399,7 @@ def test_an_interruption_while_batches_are_written_leaves_nothing_and_stops_the_
         if calls["lines"] == 2:  # two batches of lines written, the reading thread ahead of the writing
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(pg_transactions.Writer, "_lines", interrupted)
+    monkeypatch.setattr(pg_writer.Writer, "_lines", interrupted)
     folders = []
     real_init = ReceiptLineScan.__post_init__
 
@@ -422,7 +424,7 @@ def test_a_scan_out_of_memory_leaves_the_file_to_the_row_by_row_path(tmp_path, m
     path = write(tmp_path / "t.csv", HEADER, *SPREAD)
     run_command("import_transactions", path, "slow", errors=str(tmp_path / "slow.csv"))
     calls = {"batches": 0}
-    real_catalogue = pg_transactions.Bookkeeping._catalogue
+    real_catalogue = pg_bookkeeping.Bookkeeping._catalogue
 
     def exhausted(self):
         calls["batches"] += 1
@@ -430,7 +432,7 @@ def test_a_scan_out_of_memory_leaves_the_file_to_the_row_by_row_path(tmp_path, m
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
         yield from real_catalogue(self)
 
-    monkeypatch.setattr(pg_transactions.Bookkeeping, "_catalogue", exhausted)
+    monkeypatch.setattr(pg_bookkeeping.Bookkeeping, "_catalogue", exhausted)
     code, out = run_command("import_transactions", path, "fast", errors=str(tmp_path / "fast.csv"))
     # then the import went row by row from the start: the same rows, reasons and counts, and a warning says why
     assert code == 1, out

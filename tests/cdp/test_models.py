@@ -58,7 +58,7 @@ def test_returns_are_negative_quantities():
     receipt = ReceiptFactory(item_count=-1, total_minor=-1250)
     ReceiptLineFactory(receipt=receipt, quantity=-1, unit_price_minor=1250)
     assert receipt.is_return
-    assert receipt.total_display == "-12.50 €"
+    assert receipt.total_display == "-€12.50"
     assert receipt.lines.get().amount_minor == -1250
 
 

@@ -189,7 +189,7 @@ def test_search_leads_to_the_survivor_of_a_merge(people):
     ],
 )
 def test_search_refuses_malformed_queries(query, message):
-    with pytest.raises(SearchQueryError, match=message):
+    with pytest.raises(SearchQueryError, match=str(message)):
         customer_search(query=query, limit=10)
 
 
@@ -233,13 +233,13 @@ def test_profile_key_figures_are_aggregated(history):
     assert figures.first_purchase == receipts[0].purchased_at
     assert figures.last_purchase == receipts[-1].purchased_at  # the later return is not a purchase
     assert [(a.minor, a.currency) for a in figures.revenue] == [(6 * 2500 - 1500, "EUR")]
-    assert figures.revenue[0].display == "135.00 €"
+    assert figures.revenue[0].display == "€135.00"
     assert [a.minor for a in figures.average_basket] == [2500]
     assert [a.minor for a in figures.returned] == [1500]
     # Lines of purchases only: the returned rake does not count for the favourite category.
     assert [(f.label, f.count) for f in figures.categories] == [("Garden", 6), ("Premium food", 6)]
     assert [(f.label, f.count) for f in figures.stores] == [("Lyon 2", 2), ("Paris 11", 2)]  # a tie: by name
-    assert [(f.label, f.count) for f in figures.channels] == [("store", 4), ("web", 2)]
+    assert [(f.label, f.count) for f in figures.channels] == [("Store", 4), ("Web", 2)]  # labels, not keys
 
 
 def test_profile_of_a_customer_without_history_is_empty_not_an_error():
@@ -312,6 +312,7 @@ def test_spend_by_month_is_net_and_fills_empty_months(history, django_assert_num
 
 def test_panels_come_in_order_and_a_later_app_replaces_a_slot(monkeypatch):
     monkeypatch.setattr(panels, "_PANELS", dict(panels._PANELS))
+    monkeypatch.setattr(panels, "_PLACEHOLDERS", dict(panels._PLACEHOLDERS))
     keys = [panel.key for panel in panels.profile_panels()]
     assert keys == ["consents", "segment", "churn_risk", "lifetime_value", "next_best_products", "life_moments"]
     # when the segments app registers its own "segment" panel
@@ -321,6 +322,38 @@ def test_panels_come_in_order_and_a_later_app_replaces_a_slot(monkeypatch):
     rendered = {panel.key: panel for panel in panels.panels_render(CustomerFactory())}
     assert rendered["segment"].context == {"name": "Gardeners"}
     assert "segment" not in panels.panels_api(CustomerFactory())  # this one has no API side
+
+
+def test_a_real_panel_wins_over_the_placeholder_whatever_the_app_order(monkeypatch):
+    # given an app that starts before cdp and registers its churn-risk panel first
+    monkeypatch.setattr(panels, "_PANELS", {})
+    monkeypatch.setattr(panels, "_PLACEHOLDERS", {})
+    panels.register_profile_panel(
+        key="churn_risk", title="Churn", order=30, template="segments/churn.html", context=lambda c: {"risk": 0.2}
+    )
+    # when cdp then holds its slots with placeholders
+    setup.register()
+    # then the real panel is shown, and the other slots keep their placeholders
+    shown = {panel.key: panel.template for panel in panels.profile_panels()}
+    assert shown["churn_risk"] == "segments/churn.html"
+    assert shown["segment"] == setup.PLACEHOLDER_TEMPLATE
+
+
+def test_two_apps_registering_one_key_is_an_error(monkeypatch):
+    monkeypatch.setattr(panels, "_PANELS", {})
+
+    def first(customer) -> dict:
+        return {}
+
+    def second(customer) -> dict:
+        return {}
+
+    # as if the segments app and the campaigns app each registered a panel of their own
+    first.__module__, second.__module__ = "segments.panels", "campaigns.panels"
+    panels.register_profile_panel(key="segment", title="S", order=20, template="a.html", context=first)
+    panels.register_profile_panel(key="segment", title="S", order=20, template="a.html", context=first)  # again: ok
+    with pytest.raises(ImproperlyConfigured, match="two apps"):
+        panels.register_profile_panel(key="segment", title="S", order=20, template="b.html", context=second)
 
 
 @pytest.mark.parametrize(

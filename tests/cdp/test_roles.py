@@ -25,7 +25,7 @@ def test_migrations_create_the_four_role_groups():
         ("marketing", "cdp.view_receiptline", True),
         ("marketing", "cdp.change_product", True),
         ("marketing", "cdp.change_customer", False),
-        ("sales", "cdp.view_customer", True),
+        ("sales", "cdp.view_customer", False),
         ("sales", "cdp.view_sourcerecord", False),
         ("sales", "cdp.change_customer", False),
         ("dpo", "cdp.delete_customer", True),
@@ -70,3 +70,29 @@ def test_patterns_match_whole_codenames_only():
     assert permission_ids_for(["cdp.view_*"], permissions) == {1, 2}
     assert permission_ids_for(["consent.*"], permissions) == {3}
     assert permission_ids_for(["cdp.view_*", "!cdp.view_customerx"], permissions) == {1}
+
+
+def readme_roles() -> dict[str, tuple[str, ...]]:
+    """The README's "Roles" table: role -> its permission patterns, in the order written."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = text.split("### Roles", 1)[1].split("\n\n", 3)[2]
+    roles = {}
+    for line in [line for line in table.splitlines() if line.startswith("|")][2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        roles[cells[0].strip("`")] = tuple(re.findall(r"`([^`]+)`", cells[1]))
+    return roles
+
+
+def test_each_roles_permissions_are_exactly_the_readmes_table():
+    from cdp.roles import ROLE_PERMISSIONS
+
+    assert readme_roles() == ROLE_PERMISSIONS
+
+
+def test_sales_reps_read_no_customer_data(role_users):
+    # the brief is what sales work from: no profile, receipt, interaction or consent
+    sales = role_users["sales"]
+    assert not [perm for perm in sales.get_all_permissions() if perm.split(".")[0] in {"cdp", "consent"}]

@@ -55,13 +55,16 @@ def test_the_portability_archive_holds_every_registered_models_rows(demo_custome
         names = set(archive.namelist())
         document = json.loads(archive.read("subject.json"))
         tables = document["tables"]
-        assert set(tables) == {entry.model._meta.label for entry in registry.entries()}
+        nested = {entry.model._meta.label for entry in registry.entries() if entry.nest}
+        assert set(tables) == {entry.model._meta.label for entry in registry.entries()} - nested
         for entry in registry.entries():
+            if entry.model._meta.label in nested:
+                continue
             table = tables[entry.model._meta.label]
             expected = expected_rows[entry.model._meta.label]
             assert len(table["rows"]) == expected, entry.model._meta.label
-            assert table["fields"] == list(entry.export)
-            assert all(set(row) == set(entry.export) for row in table["rows"])
+            assert table["fields"] == [*ex._columns(entry), *table.get("nested", {})]
+            assert all(set(row) == set(table["fields"]) for row in table["rows"])
             csv_name = entry.model._meta.label.replace(".", "_").lower() + ".csv"
             assert csv_name in names
             rows = list(csv.DictReader(io.StringIO(archive.read(csv_name).decode("utf-8"))))
@@ -127,3 +130,48 @@ def test_archives_never_downloaded_are_purged_after_a_week(media):
     assert fresh.exists()
     assert not stale.exists()
     assert SubjectExport.objects.filter(file="", deleted_at__isnull=False).count() == 1
+
+
+def test_the_archive_reads_without_the_platforms_keys(media):
+    from consent.models import Channel, Purpose
+    from tests.cdp.factories import CategoryFactory, ProductFactory, ReceiptLineFactory, StoreFactory
+    from tests.consent.factories import ConsentEventFactory
+
+    # given a customer's receipt of two lines in a store, and a consent
+    record = SourceRecordFactory(source=SourceFactory(key="loyalty", name="Loyalty programme"))
+    customer = record.customer
+    receipt = ReceiptFactory(
+        customer=customer, source=record.source, store=StoreFactory(code="PAR-11", name="Paris 11"), currency="EUR"
+    )
+    rake = ProductFactory(sku="RAKE-01", name="Rake", category=CategoryFactory(key="garden", name="Garden"))
+    ReceiptLineFactory(receipt=receipt, line_no=1, product=rake, quantity=2, unit_price_minor=1250, discount_minor=0)
+    ReceiptLineFactory(receipt=receipt, line_no=2, quantity=1, unit_price_minor=399, discount_minor=100)
+    ConsentEventFactory(
+        customer=customer, purpose=Purpose.objects.get(key="email_marketing"), channel=Channel.objects.get(key="email")
+    )
+    # when the archive is produced
+    path = ex.subject_export(customer=customer)
+    with zipfile.ZipFile(path) as archive:
+        document = json.loads(archive.read("subject.json"))
+        lines_csv = list(csv.DictReader(io.StringIO(archive.read("cdp_receiptline.csv").decode("utf-8"))))
+    tables = document["tables"]
+    # then a receipt carries its lines, each saying which product it was and what it cost, in decimals
+    (receipt_row,) = tables["cdp.Receipt"]["rows"]
+    assert (receipt_row["source_name"], receipt_row["store_name"], receipt_row["currency"]) == (
+        "Loyalty programme",
+        "Paris 11",
+        "EUR",
+    )
+    assert "total_minor" not in receipt_row
+    first = receipt_row["lines"][0]
+    assert (first["product_sku"], first["product_name"], first["category"]) == ("RAKE-01", "Rake", "Garden")
+    assert (first["unit_price"], first["amount"], first["currency"]) == ("12.50", "25.00", "EUR")
+    assert "cdp.ReceiptLine" not in tables
+    assert dt.datetime.fromisoformat(receipt_row["purchased_at"].replace("Z", "+00:00"))
+    # and the spreadsheet of lines is flat, with the same readable columns
+    assert lines_csv[1]["discount"] == "1.00"
+    assert lines_csv[0]["product_name"] == "Rake"
+    assert "unit_price_minor" not in lines_csv[0]
+    # and consents name their purpose and channel
+    (consent,) = tables["consent.ConsentEvent"]["rows"]
+    assert (consent["purpose_name"], consent["channel_name"]) == ("E-mail marketing", "E-mail")

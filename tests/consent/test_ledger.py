@@ -260,3 +260,49 @@ def test_events_are_linked_to_customers_only_through_the_ledger_fields():
     event.refresh_from_db()
     assert (event.customer_id, event.subject_external_id) == (None, "C9")
     assert ConsentEvent.objects.count() == 1
+
+
+def test_one_service_writes_the_ledger():
+    # nothing but consent.services.ledger builds ConsentEvent rows, bulk-inserts them or knows the ledger's columns
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writes = re.compile(
+        r"(?<!class )ConsentEvent\(|ConsentEvent\.objects\.(create|bulk_create|get_or_create)"
+        r"|bulk_insert\(\s*ConsentEvent"
+    )
+    writers = sorted(
+        str(path.relative_to(root))
+        for app in ("cdp", "consent", "segments", "campaigns")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts and writes.search(path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["consent/services/ledger.py"]
+
+
+def test_one_event_key_recipe_for_every_writer():
+    import datetime as dt
+
+    from cdp.ingest.rows import RowContext, parse_consent
+    from cdp.ingest.types import ImportOptions
+    from consent.services.ledger import LEDGER_MAX_LENGTHS, ledger_event_key
+
+    # given a consent row as a file gives it
+    raw = {
+        "customer_external_id": "C1",
+        "purpose": "email_marketing",
+        "channel": "email",
+        "status": "granted",
+        "timestamp": "2025-01-01T10:00:00Z",
+        "source": "web",
+        "policy_version": "2024-01",
+        "evidence": "form 12",
+    }
+    context = RowContext(options=ImportOptions().resolved("consents"), columns=frozenset(raw))
+    row = parse_consent(raw, context)
+    # then its key is the ledger's recipe over its content, and the importer's limits are the ledger's columns
+    instant = dt.datetime(2025, 1, 1, 10, tzinfo=dt.UTC).isoformat()
+    content = ("C1", "email_marketing", "email", "granted", instant, "web", "2024-01", "form 12")
+    assert row.event_key == ledger_event_key(*content)
+    assert LEDGER_MAX_LENGTHS == {"customer_external_id": 128, "source": 50, "policy_version": 32}

@@ -171,7 +171,7 @@ def test_no_address_no_delivery(crm, mailoutbox):
     for delivery, reason in (("email", NO_EMAIL_ADDRESS), ("post", NO_POSTAL_ADDRESS)):
         response = deliver(crm, nowhere, delivery)
         assert response.status_code == 302
-        assert escape(reason) in crm.get(response["Location"]).content.decode()
+        assert escape(str(reason)) in crm.get(response["Location"]).content.decode()
     assert not PreferenceKey.objects.exists()
     assert not mailoutbox
 
@@ -269,3 +269,21 @@ def test_staff_record_what_a_customer_told_them_in_the_ledger_in_their_own_name(
         "staff",
         "call 2026-01-05 10:00, ticket 4521",
     )
+
+
+def test_without_a_base_url_the_emailed_link_is_built_on_the_address_the_page_was_asked_on(client, role_users):
+    # given the development default: no public address configured
+    from django.conf import settings as live_settings
+
+    assert live_settings.PREFERENCE_LINK_BASE_URL == ""
+    customer = CustomerFactory(email="claire@example.org")
+    client.force_login(role_users["crm"])
+    # when staff e-mail the link from the site served on another port than 8000
+    response = client.post(
+        reverse("consent:preference_link", args=[customer.pk]), {"delivery": "email"}, HTTP_HOST="127.0.0.1:8123"
+    )
+    # then the link in the e-mail leads to that address
+    from django.core import mail
+
+    assert response.status_code == 302
+    assert link_in(mail.outbox[0].body).startswith("http://127.0.0.1:8123/privacy/preferences/")

@@ -72,7 +72,8 @@ def test_every_registered_model_has_an_export_rule_naming_real_fields():
         label = entry.model._meta.label
         concrete = {f.name for f in entry.model._meta.concrete_fields}
         assert entry.export, label
-        assert set(entry.export) <= concrete, label
+        # a path through a relation names what an id stands for: it starts at a field of the model
+        assert {name.split("__")[0] for name in entry.export} <= concrete, label
     # the person's data is exported; the platform's working keys are not
     customer = registry.get(Customer)
     assert {"first_name", "last_name", "email", "phone", "birth_date"} <= set(customer.export)

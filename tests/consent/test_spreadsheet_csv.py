@@ -78,7 +78,7 @@ def test_the_portability_archive_escapes_its_csv_cells_and_keeps_its_json_exact(
     assert row["address"] == ESCAPE + PAYLOADS[2]
     assert row["city"] == ESCAPE + PAYLOADS[3]
     receipt = next(csv.DictReader(io.StringIO(every_csv["cdp_receipt.csv"])))
-    assert receipt["total_minor"] == "-1250"
+    assert receipt["total"] == "-12.50"  # a negative decimal stays a number, not an escaped text
     # and the JSON holds the values exactly as stored
     stored = document["tables"]["cdp.Customer"]["rows"][0]
     assert (stored["first_name"], stored["last_name"], stored["address"], stored["city"]) == PAYLOADS[:4]

@@ -8,7 +8,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from cdp.models import Customer
 from cdp.pipeline import DemoContext, demo_steps
+
+KEPT = (
+    "demo: the database already holds {count} customers: kept as it is (`make demo` or `manage.py demo` builds the "
+    "demo again)"
+)
 
 
 class Command(BaseCommand):
@@ -18,10 +24,20 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=10_000, help="persons in the demo retailer (10000)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
         parser.add_argument("--data-dir", type=Path, help="where the CSV files go (var/demo)")
+        parser.add_argument(
+            "--keep-existing",
+            action="store_true",
+            help="do nothing when the database already holds customers (`make run` keeps the demo it built before)",
+        )
 
-    def handle(self, *args, customers: int, seed: int, data_dir: Path | None, **options) -> None:
+    def handle(
+        self, *args, customers: int, seed: int, data_dir: Path | None, keep_existing: bool = False, **options
+    ) -> None:
         if customers < 1:
             raise CommandError("--customers must be at least 1")
+        if keep_existing and (count := Customer.objects.active().count()):
+            self.stdout.write(KEPT.format(count=f"{count:,}"))
+            return
         data_dir = data_dir or Path(settings.BASE_DIR) / "var" / "demo"
         ctx = DemoContext(data_dir=data_dir, customers=customers, seed=seed, write=self.stdout.write)
         started = time.monotonic()
