@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cdp', '0011_feature_snapshots'),
+        ('cdp', '0012_feature_snapshots'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

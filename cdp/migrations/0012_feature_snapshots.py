@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cdp', '0010_mergereview_why'),
+        ('cdp', '0011_import_batches_plural'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
