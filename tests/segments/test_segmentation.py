@@ -197,6 +197,7 @@ def test_the_profile_shows_the_customer_s_segment(retailer, client, role_users):
     assert api["panels"]["segment"]["segment"]["name"] == membership.segment.name
 
 
+@pytest.mark.usefixtures("eager_tasks")
 def test_the_api_lists_runs_starts_one_and_reads_segments(
     retailer, client, role_users, django_capture_on_commit_callbacks
 ):
