@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from cdp.models import Customer, SourceRecord
 from consent.selectors import customers_processable
-from segments.models import Segment, SegmentationRun, SegmentMembership
+from segments.models import CustomerScore, ModelVersion, Segment, SegmentationRun, SegmentMembership
 
 EXPORT_CHUNK = 5000
 
@@ -128,3 +128,172 @@ def _with_external_ids(batch: list[tuple], names: dict) -> Iterator[tuple[str, s
         ids[customer].append(f"{source}:{external_id}")
     for customer, segment in batch:
         yield str(customer), ";".join(ids.get(customer, [])), names[segment]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Scores: what the active model versions say of customers (the profile, the API, campaigns read these).
+# --------------------------------------------------------------------------------------------------------------------
+
+# field -> (kind, where: "score", "band" or the details key)
+SCORE_FIELDS = {
+    "churn_probability": ("churn", "score"),
+    "churn_band": ("churn", "band"),
+    "purchase_probability": ("propensity", "score"),
+    "discount_purchase_probability": ("propensity", "discount_purchase_probability"),
+    "discount_share": ("propensity", "discount_share"),
+    "expected_purchases": ("clv", "expected_purchases"),
+    "p_alive": ("clv", "p_alive"),
+    "expected_value": ("clv", "score"),
+    "historic_value": ("clv", "historic_value"),
+}
+CATEGORY_FIELD = "purchase_probability_"
+BANDS = ("low", "medium", "high")
+MAIN_FIELD = {"churn": "churn_probability", "propensity": "purchase_probability", "clv": "expected_value"}
+# the predictions file's columns of each kind, as DESIGN.md names them
+PREDICTION_FIELDS = {
+    "churn": ["churn_probability"],
+    "propensity": ["purchase_probability"],
+    "clv": ["expected_purchases", "p_alive", "expected_value"],
+}
+UNKNOWN_FIELD = "unknown score field"
+UNKNOWN_BAND = "a churn band is one of low, medium, high"
+BAND_ONLY = "band applies to churn_band only; min_value and max_value to the numeric fields"
+
+
+def active_versions() -> dict[str, ModelVersion]:
+    return {v.kind: v for v in ModelVersion.objects.filter(is_active=True, status=ModelVersion.Status.SUCCEEDED)}
+
+
+def model_versions_list() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.select_related("snapshot").defer("artefact").order_by("-created_at", "-id")
+
+
+def latest_model_version(kind: str) -> ModelVersion | None:
+    """The kind's latest version whatever its status (a page says "not enough data" from it)."""
+    return ModelVersion.objects.filter(kind=kind).defer("artefact").order_by("-created_at", "-id").first()
+
+
+def _score_fields(version: ModelVersion, score: CustomerScore) -> dict:
+    out: dict = {}
+    details = score.details or {}
+    if version.kind == "churn":
+        out = {
+            "churn_probability": score.score,
+            "churn_band": score.band,
+            "churn_reasons": list(details.get("churn_reasons", [])),
+        }
+    elif version.kind == "propensity":
+        out = {"purchase_probability": score.score, **details}
+    elif version.kind == "clv":
+        next_order = details.get("next_order_date")
+        out = {
+            "expected_value": score.score,
+            **{k: v for k, v in details.items() if k != "next_order_date"},
+            "next_order_date": dt.date.fromisoformat(next_order) if next_order else None,
+        }
+    return out
+
+
+def latest_scores(customer_ids) -> dict:
+    """Per customer id (of those who may be profiled), the active versions' figures: churn_probability, churn_band,
+    churn_reasons, purchase_probability(_<category>), expected_purchases, p_alive, expected_value, historic_value,
+    next_order_date, and model_versions (readable names). A kind without an active version leaves its keys out."""
+    versions = {v.pk: v for v in active_versions().values()}
+    ids = list(customer_ids)
+    if not versions or not ids:
+        return {}
+    scores = (
+        CustomerScore.objects.filter(version_id__in=list(versions), customer_id__in=ids)
+        .filter(customer_id__in=_processable_ids())
+        .order_by("customer_id", "version_id")
+    )
+    out: dict = {}
+    for score in scores:
+        version = versions[score.version_id]
+        entry = out.setdefault(score.customer_id, {"model_versions": []})
+        entry.update(_score_fields(version, score))
+        entry["model_versions"].append(version.name)
+    return out
+
+
+def _field(field: str) -> tuple[str, str]:
+    if field in SCORE_FIELDS:
+        return SCORE_FIELDS[field]
+    if field.startswith(CATEGORY_FIELD) and len(field) > len(CATEGORY_FIELD):
+        return "propensity", field
+    known = ", ".join([*SCORE_FIELDS, f"{CATEGORY_FIELD}<category>"])
+    raise ValueError(f"{UNKNOWN_FIELD} {field!r}: one of {known}")
+
+
+def customers_with_score(field: str, min_value: float | None = None, max_value: float | None = None, band=None):
+    """Ids of the customers (who may be profiled) whose active score satisfies the condition: `min_value` ≤ field ≤
+    `max_value` for a numeric field, `band` for churn_band. Unknown field or band: ValueError."""
+    kind, where = _field(field)
+    if (where == "band") != (band is not None) and not (where == "band" and band is None):
+        raise ValueError(BAND_ONLY)
+    if where == "band" and (min_value is not None or max_value is not None):
+        raise ValueError(BAND_ONLY)
+    if band is not None and band not in BANDS:
+        raise ValueError(f"{UNKNOWN_BAND}, not {band!r}")
+    version = active_versions().get(kind)
+    if version is None:
+        return CustomerScore.objects.none().values_list("customer_id", flat=True)
+    if field.startswith(CATEGORY_FIELD):
+        categories = version.parameters.get("categories", [])
+        if field[len(CATEGORY_FIELD) :] not in categories:
+            raise ValueError(f"{UNKNOWN_FIELD} {field!r}: the active propensity model knows the categories "
+                             f"{', '.join(categories) or '(none)'}")  # fmt: skip
+    rows = CustomerScore.objects.filter(version=version)
+    column = "score" if where == "score" else ("band" if where == "band" else f"details__{where}")
+    if band is not None:
+        rows = rows.filter(band=band)
+    if min_value is not None:
+        rows = rows.filter(**{f"{column}__gte": float(min_value)})
+    if max_value is not None:
+        rows = rows.filter(**{f"{column}__lte": float(max_value)})
+    return rows.filter(customer_id__in=_processable_ids()).order_by("customer_id").values_list("customer_id", flat=True)
+
+
+def prediction_columns(versions: list[ModelVersion]) -> list[str]:
+    columns: list[str] = []
+    for kind in ("churn", "propensity", "clv"):
+        version = next((v for v in versions if v.kind == kind), None)
+        if version is None:
+            continue
+        columns += PREDICTION_FIELDS[kind]
+        if kind == "propensity":
+            targets = version.parameters.get("targets", [])
+            columns += [f"{CATEGORY_FIELD}{c}" for c in version.parameters.get("categories", [])
+                        if f"{CATEGORY_FIELD}{c}" in targets]  # fmt: skip
+    return columns
+
+
+def prediction_rows(versions: list[ModelVersion], columns: list[str]) -> Iterator[list]:
+    """customer_id, external_ids and the `columns` of every customer the versions scored (who may be profiled)."""
+    if not versions:
+        return
+    ids = sorted(set(CustomerScore.objects.filter(version__in=versions).values_list("customer_id", flat=True)), key=str)
+    by_kind = {v.kind: v for v in versions}
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start : start + EXPORT_CHUNK]
+        allowed = set(_processable_ids().filter(pk__in=chunk).values_list("pk", flat=True))
+        values: dict = defaultdict(dict)
+        for score in CustomerScore.objects.filter(version__in=versions, customer_id__in=chunk).select_related(None):
+            kind = next(k for k, v in by_kind.items() if v.pk == score.version_id)
+            values[score.customer_id][MAIN_FIELD[kind]] = score.score
+            values[score.customer_id].update(score.details or {})
+        externals: dict = defaultdict(list)
+        records = SourceRecord.objects.filter(customer_id__in=chunk).order_by("source__key", "external_id")
+        for customer, source, external_id in records.values_list("customer_id", "source__key", "external_id"):
+            externals[customer].append(f"{source}:{external_id}")
+        for customer in chunk:
+            if customer not in allowed:
+                continue
+            row = values[customer]
+            yield [str(customer), ";".join(externals.get(customer, [])), *(_cell(row.get(c)) for c in columns)]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
