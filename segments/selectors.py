@@ -297,3 +297,51 @@ def _cell(value) -> str:
     if value is None:
         return ""
     return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def scores_of_customer(customer: Customer) -> dict[str, dict]:
+    """For the profile: per kind (churn, clv, propensity), the status ("scored", "not_computed", "not_enough_data",
+    "failed", "not_scored", "not_profiled") and, when scored, the version's name, date, horizon and the figures."""
+    kinds = ("churn", "clv", "propensity")
+    rows = list(
+        CustomerScore.objects.filter(customer=customer, version__is_active=True)
+        .select_related("version")
+        .defer("version__artefact", "version__parameters", "version__metrics", "version__library_versions")
+    )
+    scored = {row.version.kind: row for row in rows}
+    out: dict[str, dict] = {}
+    if (
+        scored
+        and not customers_processable(purpose="profiling", customers=Customer.objects.filter(pk=customer.pk)).exists()
+    ):
+        return {kind: {"status": "not_profiled"} for kind in kinds}
+    missing = [kind for kind in kinds if kind not in scored]
+    latest: dict[str, ModelVersion] = {}
+    if missing:
+        for version in (
+            ModelVersion.objects.filter(kind__in=missing)
+            .only("kind", "status", "message", "is_active", "number", "created_at", "as_of")
+            .order_by("-created_at", "-id")[:50]
+        ):
+            latest.setdefault(version.kind, version)
+    for kind in kinds:
+        if kind in scored:
+            row = scored[kind]
+            out[kind] = {
+                "status": "scored",
+                "version": row.version.name,
+                "scored_at": row.scored_at,
+                "horizon_days": row.version.horizon_days,
+                "figures": _score_fields(row.version, row),
+            }
+            continue
+        version = latest.get(kind)
+        if version is None:
+            out[kind] = {"status": "not_computed"}
+        elif version.status == ModelVersion.Status.NOT_ENOUGH_DATA:
+            out[kind] = {"status": "not_enough_data", "message": version.message, "version": version.name}
+        elif version.status == ModelVersion.Status.FAILED:
+            out[kind] = {"status": "failed", "version": version.name}
+        else:  # an active model that did not score this customer: no purchase before its date, or left out
+            out[kind] = {"status": "not_scored"}
+    return out
