@@ -229,9 +229,7 @@ def customers_with_score(field: str, min_value: float | None = None, max_value: 
     """Ids of the customers (who may be profiled) whose active score satisfies the condition: `min_value` ≤ field ≤
     `max_value` for a numeric field, `band` for churn_band. Unknown field or band: ValueError."""
     kind, where = _field(field)
-    if (where == "band") != (band is not None) and not (where == "band" and band is None):
-        raise ValueError(BAND_ONLY)
-    if where == "band" and (min_value is not None or max_value is not None):
+    if (band is not None and where != "band") or (where == "band" and (min_value, max_value) != (None, None)):
         raise ValueError(BAND_ONLY)
     if band is not None and band not in BANDS:
         raise ValueError(f"{UNKNOWN_BAND}, not {band!r}")
