@@ -343,3 +343,44 @@ def scores_of_customer(customer: Customer) -> dict[str, dict]:
         else:  # an active model that did not score this customer: no purchase before its date, or left out
             out[kind] = {"status": "not_scored"}
     return out
+
+
+def segment_score_distribution(run: SegmentationRun) -> dict:
+    """Per segment of the run (current members who may be profiled), the active scores' distribution: customers
+    scored, churn band shares and mean probability, mean purchase probability, mean and total predicted value; with
+    the names of the versions the figures come from."""
+    versions = active_versions()
+    if not versions:
+        return {"versions": [], "segments": {}}
+    members = dict(
+        SegmentMembership.objects.filter(run=run, left_at__isnull=True, customer_id__in=_processable_ids())
+        .values_list("customer_id", "segment_id")
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+    sums: dict = defaultdict(lambda: defaultdict(float))
+    for kind, version in versions.items():
+        rows = CustomerScore.objects.filter(version=version).values_list("customer_id", "score", "band")
+        for customer, score, band in rows.iterator(chunk_size=EXPORT_CHUNK):
+            segment = members.get(customer)
+            if segment is None:
+                continue
+            figures = sums[segment]
+            figures[f"{kind}_n"] += 1
+            figures[f"{kind}_sum"] += score
+            if band:
+                figures[f"band_{band}"] += 1
+    out = {}
+    for segment, figures in sums.items():
+        row: dict = {}
+        if figures.get("churn_n"):
+            n = figures["churn_n"]
+            row["churn_scored"] = int(n)
+            row["churn_mean"] = figures["churn_sum"] / n
+            row["bands"] = {band: figures.get(f"band_{band}", 0) / n for band in BANDS}
+        if figures.get("propensity_n"):
+            row["purchase_mean"] = figures["propensity_sum"] / figures["propensity_n"]
+        if figures.get("clv_n"):
+            row["value_mean"] = figures["clv_sum"] / figures["clv_n"]
+            row["value_total"] = figures["clv_sum"]
+        out[segment] = row
+    return {"versions": [v.name for v in versions.values()], "segments": out}
