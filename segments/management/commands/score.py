@@ -96,8 +96,9 @@ class Command(BaseCommand):
         if horizon is not None and not 1 <= horizon <= 3650:
             raise CommandError("--horizon-days must be between 1 and 3650", returncode=2)
         kinds = list(KINDS) if kind == "all" else [kind]
+        as_of = _date(options["as_of"])
         try:
-            run = scores_run(kinds=kinds, as_of=_date(options["as_of"]), horizon_days=horizon)
+            run = scores_run(kinds=kinds, as_of=as_of, horizon_days=horizon)
         except Exception as exc:
             raise CommandError(f"scoring failed: {type(exc).__name__}: {exc}", returncode=1) from exc
         written = self._outputs(run, options)
