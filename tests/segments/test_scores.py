@@ -14,9 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from cdp.features.selectors import feature_matrix
+from cdp.features.services import as_of_moment
 from cdp.models import Receipt, ReceiptLine, SourceRecord
 from consent.models import ProcessingRun
 from consent.services.restriction import objection_record
@@ -70,7 +70,7 @@ def test_a_purchase_after_the_cutoff_changes_no_feature_and_no_training_label(re
     template = Receipt.objects.filter(customer=buyer).first()
     planted = Receipt.objects.create(
         source=template.source, receipt_id="PLANTED", customer=buyer, channel="store", currency="EUR",
-        purchased_at=timezone.make_aware(dt.datetime(2025, 10, 1, 0, 0, 1)), total_minor=99_900, item_count=1,
+        purchased_at=as_of_moment(AS_OF) + dt.timedelta(seconds=1), total_minor=99_900, item_count=1,
     )  # fmt: skip
     ReceiptLine.objects.create(
         receipt=planted, line_no=1, product=template.lines.first().product, quantity=1,
@@ -101,9 +101,13 @@ def test_the_registry_numbers_versions_keeps_one_active_and_checks_the_artefact(
     ]
     churn = versions["churn"]
     # every version keeps what it was fitted on and with
-    assert churn.is_active and churn.number == 1 and churn.name.startswith("churn v1 (")
+    assert churn.is_active
+    assert churn.number == 1
+    assert churn.name.startswith("churn v1 (")
     assert {"scikit-learn", "scipy", "numpy"} <= set(churn.library_versions)
-    assert churn.snapshot is not None and churn.customers > 0 and churn.scored > 0
+    assert churn.snapshot is not None
+    assert churn.customers > 0
+    assert churn.scored > 0
     assert {"roc_auc", "pr_auc", "brier", "top_decile_lift", "reliability"} <= set(
         churn.metrics["validation"]["gradient_boosting"]
     )
@@ -114,7 +118,8 @@ def test_the_registry_numbers_versions_keeps_one_active_and_checks_the_artefact(
     assert clv.parameters["time_unit"] == "week"
     # a second scoring makes v2 the active one, v1 stays in the registry
     second = scores_run(kinds=["churn"]).versions[0]
-    assert second.number == 2 and second.is_active
+    assert second.number == 2
+    assert second.is_active
     assert not ModelVersion.objects.get(pk=churn.pk).is_active
     assert ModelVersion.objects.filter(kind="churn", is_active=True).count() == 1
     model_version_activate(version=churn)
@@ -139,13 +144,17 @@ def test_the_selectors_campaigns_read(scored):
     assert found["churn_band"] in {"low", "medium", "high"}
     assert isinstance(found["churn_reasons"], list)
     assert 0 <= found["purchase_probability"] <= 1
-    assert found["expected_purchases"] > 0 and 0 <= found["p_alive"] <= 1
-    assert found["expected_value"] > 0 and found["historic_value"] > 0
+    assert found["expected_purchases"] > 0
+    assert 0 <= found["p_alive"] <= 1
+    assert found["expected_value"] > 0
+    assert found["historic_value"] > 0
     assert found["next_order_date"] is None or isinstance(found["next_order_date"], dt.date)
-    assert len(found["model_versions"]) == 3 and any(name.startswith("churn v1 (") for name in found["model_versions"])
+    assert len(found["model_versions"]) == 3
+    assert any(name.startswith("churn v1 (") for name in found["model_versions"])
     # filters on the active scores
     high = set(customers_with_score("churn_probability", min_value=0.5))
-    assert high and all(latest_scores([c])[c]["churn_probability"] >= 0.5 for c in list(high)[:5])
+    assert high
+    assert all(latest_scores([c])[c]["churn_probability"] >= 0.5 for c in list(high)[:5])
     assert set(customers_with_score("churn_band", band="high")) <= high | set(
         customers_with_score("churn_probability", min_value=0.0)
     )
@@ -232,9 +241,11 @@ def test_the_profile_shows_the_scores_with_their_model_version(scored, client, r
     client.force_login(role_users["crm"])
     body = client.get(reverse("customers:profile", args=[gifter.pk])).content.decode()
     found = latest_scores([gifter.pk])[gifter.pk]
-    assert "churn v1 (" in body and "clv v1 (" in body
+    assert "churn v1 (" in body
+    assert "clv v1 (" in body
     assert found["churn_reasons"][0] in body
-    assert "Spent so far" in body and "Expected next order" in body
+    assert "Spent so far" in body
+    assert "Expected next order" in body
     panels = profile(client, gifter)["panels"]
     assert panels["churn_risk"]["status"] == "scored"
     assert panels["churn_risk"]["model_version"].startswith("churn v1 (")
@@ -269,7 +280,8 @@ def test_the_api_reads_scores_per_customer_and_in_bulk(scored, client, role_user
         assert response.status_code == 400, (bad, response.content)
     assert client.get("/api/v1/scores/customers/not-a-uuid/").status_code == 404
     versions = client.get("/api/v1/scores/models/", {"kind": "clv"}).json()
-    assert versions["count"] == 1 and versions["results"][0]["parameters"]["time_unit"] == "week"
+    assert versions["count"] == 1
+    assert versions["results"][0]["parameters"]["time_unit"] == "week"
     assert client.get("/api/v1/scores/models/zz/").status_code == 404
     client.force_login(role_users["sales"])
     assert client.get("/api/v1/scores/").status_code == 403
@@ -281,6 +293,7 @@ def test_the_segment_pages_show_the_scores_per_segment(scored, client, role_user
     run = segmentation_run_execute(run_id=segmentation_run_create(k=5).pk)
     client.force_login(role_users["crm"])
     body = client.get(reverse("segments:run", args=[run.pk])).content.decode()
-    assert "Scores by segment" in body and "churn v1 (" in body
+    assert "Scores by segment" in body
+    assert "churn v1 (" in body
     segment = run.segments.first()
     assert "Scores by segment" in client.get(reverse("segments:segment", args=[segment.pk])).content.decode()
