@@ -56,7 +56,7 @@ class ModelVersionAdmin(ReadOnly):
         metrics = version.metrics or {}
         source = metrics.get("backtest") or metrics.get("validation") or {}
         if version.kind == "churn":
-            value = (source.get("gradient_boosting") or {}).get("roc_auc")
+            value = (source.get(metrics.get("kept_model", "gradient_boosting")) or {}).get("roc_auc")
             return "" if value is None else f"ROC-AUC {value:.3f}"
         if version.kind == "propensity":
             value = (source.get("purchase_probability") or {}).get("roc_auc")

@@ -75,7 +75,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         )
     names, x = train.names, train.values
     train_rows, validation_rows = learning.sample_split(y, limit=settings.SCORES_FIT_SAMPLE, seed=ctx.seed)
-    boosting = learning.gradient_boosting(ctx.seed).fit(x[train_rows], y[train_rows])
+    boosting = learning.gradient_boosting(ctx.seed, len(train_rows)).fit(x[train_rows], y[train_rows])
     baseline = learning.logistic(ctx.seed).fit(x[train_rows], y[train_rows])
     recency = names.index("recency_days")
     yv, xv = y[validation_rows], x[validation_rows]
@@ -89,7 +89,11 @@ def fit(ctx: Context, horizon: int) -> Fitted:
     )
     model = boosting if keep_boosting else baseline
     algorithm = "HistGradientBoostingClassifier" if keep_boosting else "LogisticRegression (baseline kept)"
-    metrics: dict = {"validation": validation, "kept": algorithm}
+    metrics: dict = {
+        "validation": validation,
+        "kept": algorithm,
+        "kept_model": "gradient_boosting" if keep_boosting else "logistic",
+    }
     if ctx.backtest:
         after = ctx.outcomes(ctx.moment, ctx.moment + dt.timedelta(days=horizon))
         yb = labels(ctx.scoring, after, ctx.moment, horizon, rule)

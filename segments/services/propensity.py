@@ -27,7 +27,7 @@ CATEGORY_PREFIX = "share_category_"
 ANY = "purchase_probability"
 DISCOUNT = "discount_purchase_probability"
 MIN_POSITIVES = 10
-MAX_ITER = 100
+MAX_ITER = 300
 
 
 def _targets(train: FeatureMatrix, after, categories: list[str]) -> dict[str, np.ndarray]:
@@ -67,7 +67,9 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         if min(positives, len(train_rows) - positives) < MIN_POSITIVES:
             skipped[name] = f"{positives} buyers in the training part ({MIN_POSITIVES} needed)"
             continue
-        model = learning.gradient_boosting(ctx.seed, max_iter=MAX_ITER).fit(x[train_rows], y[train_rows])
+        model = learning.gradient_boosting(ctx.seed, len(train_rows), max_iter=MAX_ITER).fit(
+            x[train_rows], y[train_rows]
+        )
         models[name] = model
         yv = y[validation_rows]
         validation[name] = learning.classification_metrics(
@@ -89,7 +91,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         "targets": list(models),
         "categories": categories,
         "features": names,
-        "estimator": {"max_iter": MAX_ITER, "learning_rate": 0.08, "max_leaf_nodes": 31},
+        "estimator": {"max_iter": MAX_ITER, "learning_rate": 0.05, "early_stopping": True},
         "sample": {"trained": len(train_rows), "validated": len(validation_rows), "seed": ctx.seed},
     }
     return Fitted(

@@ -203,6 +203,7 @@ def test_the_command_writes_the_report_and_the_predictions(retailer, settings, t
                       report=str(tmp_path / "r.json"), predictions=str(tmp_path / "p.csv"))  # fmt: skip
     assert code == 0, out
     assert out.startswith("churn v1 (")
+    assert "recency alone" in out
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert set(report["models"]) == {"churn", "propensity", "clv"}
     clv = report["models"]["clv"]

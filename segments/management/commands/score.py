@@ -59,9 +59,14 @@ def summary(version: ModelVersion) -> str:
     metrics = version.metrics
     test = metrics.get("backtest") or {}
     if version.kind == "churn":
-        figures = test.get("gradient_boosting") if test else metrics["validation"]["gradient_boosting"]
+        kept = metrics.get("kept_model", "gradient_boosting")
+        part = test or metrics["validation"]
         where = "back-test" if test else "validation"
-        return f"{version.name}: {version.scored} customers, {where} ROC-AUC {figures.get('roc_auc', 0):.3f}"
+        return (
+            f"{version.name}: {version.scored} customers, {version.algorithm}, {where} ROC-AUC "
+            f"{part[kept].get('roc_auc') or 0:.3f} (logistic {part['logistic'].get('roc_auc') or 0:.3f}, recency "
+            f"alone {part['recency_alone'].get('roc_auc') or 0:.3f})"
+        )
     if version.kind == "propensity":
         figures = (test or metrics["validation"]).get("purchase_probability", {})
         where = "back-test" if test else "validation"
