@@ -170,7 +170,7 @@ def run(args) -> str:
     lines += [
         f"Propensity, `score propensity --as-of {prop_as_of} --horizon-days 30`: per target, on the 30 days after.",
         "",
-        "| target | buyers | ROC-AUC | baseline ROC-AUC | top-decile lift |",
+        "| target | base rate | ROC-AUC | baseline ROC-AUC | top-decile lift |",
         "|---|---|---|---|---|",
     ]
     for name, figures in test.items():
@@ -194,10 +194,10 @@ def run(args) -> str:
         "Parameter recovery: 50,000 customers simulated from CDNOW's published parameters (BG/NBD r=0.243, "
         "α=4.414, a=0.793, b=2.426 over 39 weeks; Gamma-Gamma p=6.25, q=3.74, γ=15.44), fitted back, ten seeds.",
         "",
-        "| parameter | median error | worst error |",
+        "| parameter | mean error | worst error |",
         "|---|---|---|",
         *(
-            f"| {name} | {float(abs(bg[:, i]).__array__().mean()):.1%} | {float(abs(bg[:, i]).max()):.1%} |"
+            f"| {name} | {float(abs(bg[:, i]).mean()):.1%} | {float(abs(bg[:, i]).max()):.1%} |"
             for i, name in enumerate(("r", "alpha", "a", "b"))
         ),
         *(
@@ -226,7 +226,7 @@ def run(args) -> str:
             "",
         ]
     lines.append(
-        f"Command: `.venv/bin/python benchmarks/run.py scoring --score-demo {args.score_demo}`"
+        f"Command: `.venv/bin/python benchmarks/run.py scoring --score-demo {args.score_demo}"
         + (" --score-scale`, with `SCORE_BENCH_DATABASE_URL` set." if args.score_scale else "`.")
     )
     return "\n".join(lines)

@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 KINDS: dict[str, ModuleType] = {"churn": churn, "propensity": propensity, "clv": clv}
 UNKNOWN_KIND = "unknown score kind"
 NOBODY = "not enough data: nobody bought before"
+NO_PROFILING = (
+    "not enough data: no customer may be profiled (scores need consent to profiling: import_consents with purpose "
+    "profiling, or the purpose's legal basis in the admin)"
+)
 SURVIVAL_NOT_AVAILABLE = "survival (life moments) is not available yet: score churn, propensity, clv or all"
 
 
@@ -94,7 +98,10 @@ def scores_run(
     moment, note = _moment(as_of)
     snapshot = feature_snapshot_create(as_of=moment, actor=actor)
     scoring = buyers(feature_matrix(snapshot))
-    problem = data_problem(scoring, moment) if scoring.customer_ids else f"{NOBODY} {moment:%Y-%m-%d}"
+    if not snapshot.processable:
+        problem = NO_PROFILING
+    else:
+        problem = data_problem(scoring, moment) if scoring.customer_ids else f"{NOBODY} {moment:%Y-%m-%d}"
     ctx = Context(moment=moment, scoring=scoring, backtest=as_of is not None, seed=seed, currency=snapshot.currency)
     run = ScoringRun(moment=moment, snapshot_id=snapshot.pk, problem=problem, note=note)
     for kind in kinds:
