@@ -53,6 +53,14 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class CustomerScoresOutputSerializer(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    scores = serializers.DictField(
+        help_text="churn_probability, churn_band, churn_reasons, purchase_probability(_<category>), "
+        "expected_purchases, p_alive, expected_value, historic_value, next_order_date, model_versions"
+    )
+
+
 def _json_scores(scores: dict) -> dict:
     out = dict(scores)
     if out.get("next_order_date") is not None:
@@ -65,6 +73,7 @@ class ModelVersionListApi(APIView):
     unit), metrics with their baselines, training window, customers, library versions."""
 
     permission_classes = [permissions.IsAuthenticated, CanReadScores]
+    pagination_class = Pagination
 
     class FilterParameters(PageParameters):
         kind = serializers.ChoiceField(choices=ModelVersion.Kind.values, required=False)
@@ -97,7 +106,9 @@ class CustomerScoresApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanReadScores]
 
-    @extend_schema(responses={200: dict, 404: OpenApiResponse(description=CUSTOMER_NOT_FOUND)})
+    @extend_schema(
+        responses={200: CustomerScoresOutputSerializer, 404: OpenApiResponse(description=CUSTOMER_NOT_FOUND)}
+    )
     def get(self, request: Request, customer_id: str) -> Response:
         try:
             key = uuid.UUID(customer_id)
@@ -115,6 +126,7 @@ class ScoresListApi(APIView):
     for churn_band; each customer with all their active scores."""
 
     permission_classes = [permissions.IsAuthenticated, CanReadScores]
+    pagination_class = Pagination
 
     class FilterParameters(PageParameters):
         field = serializers.CharField(max_length=120, required=False)
@@ -124,7 +136,10 @@ class ScoresListApi(APIView):
 
     @extend_schema(
         parameters=[FilterParameters],
-        responses={200: dict, 400: OpenApiResponse(description="An unknown field, a band on a numeric field...")},
+        responses={
+            200: CustomerScoresOutputSerializer(many=True),
+            400: OpenApiResponse(description="An unknown field, a band on a numeric field..."),
+        },
     )
     def get(self, request: Request) -> Response:
         params = self.FilterParameters(data=request.query_params)
