@@ -139,6 +139,8 @@ def run(args) -> str:
         f"| logistic regression (baseline) | {_fmt(lr.get('roc_auc'))} | {_fmt(lr.get('pr_auc'))} | "
         f"{_fmt(lr.get('brier'))} | {_fmt(lr.get('top_decile_lift'), 2)} |",
         f"| recency alone (baseline) | {_fmt(rec.get('roc_auc'))} | | | |",
+        f"| BG/NBD's probability of no purchase in the 90 days (baseline) | "
+        f"{_fmt(test.get('bgnbd_no_purchase', {}).get('roc_auc'))} | | | |",
         "",
         f"Kept (the better on the validation part, before the date): {report['models']['churn']['algorithm']}. "
         f"Fit, back-test and scoring: {seconds:.0f} s.",

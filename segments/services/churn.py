@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from cdp.features.compute import FeatureMatrix
-from segments.services import learning
+from segments.services import learning, lifetime
+from segments.services.clv import rfm
 from segments.services.outcomes import Outcomes
 from segments.services.reasons import EXPLAINED, reasons_for
 from segments.services.scoring_base import Context, Fitted, NotEnoughData, Predictions
@@ -54,6 +55,23 @@ def labels(matrix: FeatureMatrix, after: Outcomes, start: dt.datetime, horizon: 
     return (gap >= window).astype(int)
 
 
+def _bgnbd_baseline(train: FeatureMatrix, rows: np.ndarray) -> lifetime.BgNbd | None:
+    """A BG/NBD fitted on the training part's purchase histories (no labels): a probabilistic baseline."""
+    data = rfm(FeatureMatrix([train.customer_ids[i] for i in rows], train.features, train.values[rows]))
+    if (data["x"] > 0).sum() < MIN_CLASS:
+        return None
+    return lifetime.bgnbd_fit(data["x"], data["tx"], data["t"])
+
+
+def _bgnbd_auc(model, matrix: FeatureMatrix, rows: np.ndarray, y: np.ndarray, horizon: int) -> dict:
+    """ROC-AUC of BG/NBD's probability of no purchase over the horizon."""
+    if model is None:
+        return {"roc_auc": None}
+    data = rfm(FeatureMatrix([matrix.customer_ids[i] for i in rows], matrix.features, matrix.values[rows]))
+    none = lifetime.bgnbd_p_none(model, horizon / lifetime.DAYS_PER_UNIT, data["x"], data["tx"], data["t"])
+    return {"roc_auc": learning.ranking_auc(y, none)}
+
+
 def band(probability: float) -> str:
     if probability >= settings.CHURN_BAND_HIGH:
         return "high"
@@ -79,10 +97,12 @@ def fit(ctx: Context, horizon: int) -> Fitted:
     baseline = learning.logistic(ctx.seed).fit(x[train_rows], y[train_rows])
     recency = names.index("recency_days")
     yv, xv = y[validation_rows], x[validation_rows]
+    bgnbd = _bgnbd_baseline(train, train_rows)
     validation = {
         "gradient_boosting": learning.classification_metrics(yv, learning.probabilities(boosting, xv)),
         "logistic": learning.classification_metrics(yv, learning.probabilities(baseline, xv)),
         "recency_alone": {"roc_auc": learning.ranking_auc(yv, xv[:, recency])},
+        "bgnbd_no_purchase": _bgnbd_auc(bgnbd, train, validation_rows, yv, horizon),
     }
     keep_boosting = (validation["gradient_boosting"].get("roc_auc") or 0) >= (
         validation["logistic"].get("roc_auc") or 0
@@ -102,6 +122,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
             "gradient_boosting": learning.classification_metrics(yb, learning.probabilities(boosting, xb)),
             "logistic": learning.classification_metrics(yb, learning.probabilities(baseline, xb)),
             "recency_alone": {"roc_auc": learning.ranking_auc(yb, xb[:, recency])},
+            "bgnbd_no_purchase": _bgnbd_auc(bgnbd, ctx.scoring, np.arange(len(yb)), yb, horizon),
             "horizon_complete": ctx.horizon_complete(horizon),
         }
     artefact = {

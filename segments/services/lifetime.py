@@ -104,6 +104,13 @@ def bgnbd_p_alive(model: BgNbd, x, tx, t) -> np.ndarray:
     return 1 / _alive_denominator(model, x, tx, t)
 
 
+def bgnbd_p_none(model: BgNbd, horizon: float, x, tx, t) -> np.ndarray:
+    """P(X(horizon) = 0 | x, t_x, T): no purchase over the next `horizon` units (dropped out, or alive and waiting)."""
+    x, tx, t = (np.asarray(v, float) for v in (x, tx, t))
+    alive = bgnbd_p_alive(model, x, tx, t)
+    return 1 - alive + alive * ((model.alpha + t) / (model.alpha + t + horizon)) ** (model.r + x)
+
+
 def bgnbd_simulate(model: BgNbd, customers: int, t: float, seed: int = 0) -> tuple[np.ndarray, ...]:
     """(x, t_x, T) of customers drawn from the model, each observed for `t` units from their first purchase."""
     rng = np.random.default_rng(seed)
