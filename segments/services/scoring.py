@@ -197,7 +197,7 @@ def scores_refresh(*, as_of: dt.datetime | None = None) -> dict[str, int]:
     active = list(ModelVersion.objects.filter(is_active=True, status=ModelVersion.Status.SUCCEEDED))
     if not active:
         return {}
-    moment = as_of or timezone.now()
+    moment = as_of or _moment(None)[0]  # an export whose data stopped is scored as of its end, as scores_run does
     matrix: FeatureMatrix = buyers(features_compute(as_of=moment))
     counts = {}
     for version in active:
