@@ -4,8 +4,10 @@
    the customer's own usual interval ("interval", at least CHURN_MIN_DAYS, at most the horizon).
 2. Fitted at a cut one horizon before the as-of date: features as of the cut, labels from the horizon after it, so
    everything the model sees lies before the as-of date. A quarter of the customers is held out for validation.
-3. Gradient boosting (HistGradientBoosting) against a logistic-regression baseline and recency alone; the better of
-   the two models on the validation part is kept (gradient boosting unless the baseline beats it).
+3. Gradient boosting (HistGradientBoosting) against a logistic-regression baseline, BG/NBD's probability of no
+   purchase over the horizon (fitted on the same customers' purchase histories, without the labels), and each of the
+   two models averaged with BG/NBD; recency alone as the plainest baseline. The candidate with the best ROC-AUC on
+   the validation part (before the date) is kept; every candidate's figures are stored.
 4. With an as-of date in the past the kept model is checked on what happened in the horizon after it (back-test).
 5. Each customer's probability, band (settings cut-offs) and reasons (``reasons``, from ``learning.contributions``).
 """
@@ -55,21 +57,61 @@ def labels(matrix: FeatureMatrix, after: Outcomes, start: dt.datetime, horizon: 
     return (gap >= window).astype(int)
 
 
-def _bgnbd_baseline(train: FeatureMatrix, rows: np.ndarray) -> lifetime.BgNbd | None:
-    """A BG/NBD fitted on the training part's purchase histories (no labels): a probabilistic baseline."""
-    data = rfm(FeatureMatrix([train.customer_ids[i] for i in rows], train.features, train.values[rows]))
-    if (data["x"] > 0).sum() < MIN_CLASS:
-        return None
-    return lifetime.bgnbd_fit(data["x"], data["tx"], data["t"])
+class BgNbdNoPurchase:
+    """BG/NBD's probability of no purchase over the horizon, as an estimator reading the feature columns (so that
+    it blends, predicts and explains like the others)."""
+
+    def __init__(self, model: lifetime.BgNbd, horizon_days: int, names: list[str]) -> None:
+        self.model, self.horizon_days = model, horizon_days
+        self.columns = [names.index(name) for name in ("frequency", "tenure_days", "recency_days")]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        frequency, tenure, recency = (x[:, c] for c in self.columns)
+        tenure = np.maximum(tenure, 0)
+        recency = np.clip(recency, 0, tenure)
+        unit = lifetime.DAYS_PER_UNIT
+        none = lifetime.bgnbd_p_none(
+            self.model, self.horizon_days / unit, np.maximum(frequency - 1, 0), (tenure - recency) / unit, tenure / unit
+        )
+        return np.column_stack([1 - none, none])
 
 
-def _bgnbd_auc(model, matrix: FeatureMatrix, rows: np.ndarray, y: np.ndarray, horizon: int) -> dict:
-    """ROC-AUC of BG/NBD's probability of no purchase over the horizon."""
-    if model is None:
-        return {"roc_auc": None}
-    data = rfm(FeatureMatrix([matrix.customer_ids[i] for i in rows], matrix.features, matrix.values[rows]))
-    none = lifetime.bgnbd_p_none(model, horizon / lifetime.DAYS_PER_UNIT, data["x"], data["tx"], data["t"])
-    return {"roc_auc": learning.ranking_auc(y, none)}
+class Blend:
+    """The mean of its members' probabilities."""
+
+    def __init__(self, members: list) -> None:
+        self.members = members
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        churn = np.mean([member.predict_proba(x)[:, 1] for member in self.members], axis=0)
+        return np.column_stack([1 - churn, churn])
+
+
+ALGORITHMS = {
+    "gradient_boosting": "HistGradientBoostingClassifier",
+    "logistic": "LogisticRegression",
+    "bgnbd": "BG/NBD probability of no purchase",
+    "gradient_boosting+bgnbd": "HistGradientBoosting and BG/NBD, averaged",
+    "logistic+bgnbd": "LogisticRegression and BG/NBD, averaged",
+}
+
+
+def _candidates(train: FeatureMatrix, rows: np.ndarray, y: np.ndarray, horizon: int, seed: int) -> dict:
+    """Gradient boosting, the logistic baseline, BG/NBD (fitted on the same customers' histories, no labels) and
+    each model averaged with BG/NBD."""
+    x = train.values[rows]
+    boosting = learning.gradient_boosting(seed, len(rows)).fit(x, y[rows])
+    baseline = learning.logistic(seed).fit(x, y[rows])
+    found = {"gradient_boosting": boosting, "logistic": baseline}
+    data = rfm(FeatureMatrix([train.customer_ids[i] for i in rows], train.features, x))
+    if (data["x"] > 0).sum() >= MIN_CLASS:
+        bgnbd = BgNbdNoPurchase(lifetime.bgnbd_fit(data["x"], data["tx"], data["t"]), horizon, train.names)
+        found |= {
+            "bgnbd": bgnbd,
+            "gradient_boosting+bgnbd": Blend([boosting, bgnbd]),
+            "logistic+bgnbd": Blend([baseline, bgnbd]),
+        }
+    return found
 
 
 def band(probability: float) -> str:
@@ -78,6 +120,18 @@ def band(probability: float) -> str:
     if probability >= settings.CHURN_BAND_MEDIUM:
         return "medium"
     return "low"
+
+
+def _estimator_parameters(candidates: dict) -> dict:
+    boosting = candidates["gradient_boosting"]
+    out = {
+        "gradient_boosting": {k: v for k, v in boosting.get_params().items() if isinstance(v, int | float | str | None)}
+        | {"rounds": int(boosting.n_iter_)},
+        "logistic": {"C": 1.0, "transform": "signed log, standard scaling"},
+    }
+    if "bgnbd" in candidates:
+        out["bgnbd"] = candidates["bgnbd"].model.as_dict() | {"time_unit": lifetime.TIME_UNIT}
+    return out
 
 
 def fit(ctx: Context, horizon: int) -> Fitted:
@@ -93,36 +147,25 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         )
     names, x = train.names, train.values
     train_rows, validation_rows = learning.sample_split(y, limit=settings.SCORES_FIT_SAMPLE, seed=ctx.seed)
-    boosting = learning.gradient_boosting(ctx.seed, len(train_rows)).fit(x[train_rows], y[train_rows])
-    baseline = learning.logistic(ctx.seed).fit(x[train_rows], y[train_rows])
+    candidates = _candidates(train, train_rows, y, horizon, ctx.seed)
     recency = names.index("recency_days")
     yv, xv = y[validation_rows], x[validation_rows]
-    bgnbd = _bgnbd_baseline(train, train_rows)
     validation = {
-        "gradient_boosting": learning.classification_metrics(yv, learning.probabilities(boosting, xv)),
-        "logistic": learning.classification_metrics(yv, learning.probabilities(baseline, xv)),
-        "recency_alone": {"roc_auc": learning.ranking_auc(yv, xv[:, recency])},
-        "bgnbd_no_purchase": _bgnbd_auc(bgnbd, train, validation_rows, yv, horizon),
-    }
-    keep_boosting = (validation["gradient_boosting"].get("roc_auc") or 0) >= (
-        validation["logistic"].get("roc_auc") or 0
-    )
-    model = boosting if keep_boosting else baseline
-    algorithm = "HistGradientBoostingClassifier" if keep_boosting else "LogisticRegression (baseline kept)"
-    metrics: dict = {
-        "validation": validation,
-        "kept": algorithm,
-        "kept_model": "gradient_boosting" if keep_boosting else "logistic",
-    }
+        name: learning.classification_metrics(yv, learning.probabilities(model, xv))
+        for name, model in candidates.items()
+    } | {"recency_alone": {"roc_auc": learning.ranking_auc(yv, xv[:, recency])}}
+    kept = max(candidates, key=lambda name: validation[name].get("roc_auc") or 0)
+    model, algorithm = candidates[kept], ALGORITHMS[kept]
+    metrics: dict = {"validation": validation, "kept": algorithm, "kept_model": kept}
     if ctx.backtest:
         after = ctx.outcomes(ctx.moment, ctx.moment + dt.timedelta(days=horizon))
         yb = labels(ctx.scoring, after, ctx.moment, horizon, rule)
         xb = learning.aligned(ctx.scoring, names)
         metrics["backtest"] = {
-            "gradient_boosting": learning.classification_metrics(yb, learning.probabilities(boosting, xb)),
-            "logistic": learning.classification_metrics(yb, learning.probabilities(baseline, xb)),
+            name: learning.classification_metrics(yb, learning.probabilities(candidate, xb))
+            for name, candidate in candidates.items()
+        } | {
             "recency_alone": {"roc_auc": learning.ranking_auc(yb, xb[:, recency])},
-            "bgnbd_no_purchase": _bgnbd_auc(bgnbd, ctx.scoring, np.arange(len(yb)), yb, horizon),
             "horizon_complete": ctx.horizon_complete(horizon),
         }
     artefact = {
@@ -136,9 +179,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         "training_cut": cut.isoformat(),
         "features": names,
         "sample": {"trained": len(train_rows), "validated": len(validation_rows), "seed": ctx.seed},
-        "estimator": {k: v for k, v in model.get_params().items() if isinstance(v, int | float | str | None)}
-        if keep_boosting
-        else {"C": 1.0, "transform": "signed log, standard scaling"},
+        "estimator": _estimator_parameters(candidates),
         "bands": {"medium": settings.CHURN_BAND_MEDIUM, "high": settings.CHURN_BAND_HIGH},
         "base_rate": churned / len(y),
     }
