@@ -106,6 +106,8 @@ def _candidates(train: FeatureMatrix, rows: np.ndarray, y: np.ndarray, horizon: 
     data = rfm(FeatureMatrix([train.customer_ids[i] for i in rows], train.features, x))
     if (data["x"] > 0).sum() >= MIN_CLASS:
         bgnbd = BgNbdNoPurchase(lifetime.bgnbd_fit(data["x"], data["tx"], data["t"]), horizon, train.names)
+        if not np.all(np.isfinite(bgnbd.predict_proba(x))):  # a fit that diverged is no candidate
+            return found
         found |= {
             "bgnbd": bgnbd,
             "gradient_boosting+bgnbd": Blend([boosting, bgnbd]),
