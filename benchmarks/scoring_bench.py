@@ -284,7 +284,8 @@ def run(args) -> str:
         lines += [
             f"Models at scale, in memory: {args.score_synthetic:,} customers resampled from the demo's snapshot (±10% "
             "noise), every model fitted on its sample and predicted for all, churn reasons included; without the "
-            "feature job (see Segmentation: about a minute at 200,000 on PostgreSQL) and without writing the scores.",
+            "feature job and without writing the scores (both measured only end to end, on PostgreSQL, with "
+            "--score-scale).",
             "",
             "| model | seconds |",
             "|---|---|",
@@ -309,6 +310,7 @@ def run(args) -> str:
         ]
     lines.append(
         f"Command: `.venv/bin/python benchmarks/run.py scoring --score-demo {args.score_demo}"
+        + (f" --score-synthetic {args.score_synthetic}" if args.score_synthetic else "")
         + (" --score-scale`, with `SCORE_BENCH_DATABASE_URL` set." if args.score_scale else "`.")
     )
     return "\n".join(lines)
