@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "dsr-warn-due": {"task": "consent.tasks.dsr_warn_due_task", "schedule": 6 * 3600},
     # New and changed customers join the active segmentation's segments (segments.tasks, `ml` queue).
     "segment-assign": {"task": "segments.tasks.segment_assign_task", "schedule": 24 * 3600},
+    # The active models' scores, refreshed on today's features at 02:30 (segments.tasks, `ml` queue).
+    "scores-refresh": {"task": "segments.tasks.scores_refresh_task", "schedule": crontab(hour=2, minute=30)},
     # Portability archives never downloaded are removed after a week (consent.tasks).
     "subject-export-purge": {"task": "consent.tasks.subject_export_purge_task", "schedule": 24 * 3600},
     # Retention periods of the purposes, applied every night at 03:30 (consent.services.retention).
@@ -350,6 +352,33 @@ FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="512MB")
 # this adjusted Rand index, and segment sizes drifting from those at freeze past this Jensen-Shannon distance.
 SEGMENT_STABILITY_MIN_ARI = env.float("SEGMENT_STABILITY_MIN_ARI", default=0.6)
 SEGMENT_DRIFT_MAX_JS = env.float("SEGMENT_DRIFT_MAX_JS", default=0.1)
+# Scores (segments.services.scoring). A model is fitted only when the data can support it (Klaviyo asks the same):
+# at least SCORES_MIN_BUYERS customers who bought, SCORES_MIN_HISTORY_DAYS of history and a purchase within the
+# last SCORES_RECENT_ORDER_DAYS before the as-of date; lifetime value also needs SCORES_MIN_REPEAT_BUYERS customers
+# who bought on two days or more. Models are fitted on a sample of SCORES_FIT_SAMPLE customers at most, and scores
+# written SCORES_BATCH_SIZE at a time.
+SCORES_MIN_BUYERS = env.int("SCORES_MIN_BUYERS", default=500)
+SCORES_MIN_HISTORY_DAYS = env.int("SCORES_MIN_HISTORY_DAYS", default=180)
+SCORES_RECENT_ORDER_DAYS = env.int("SCORES_RECENT_ORDER_DAYS", default=30)
+SCORES_MIN_REPEAT_BUYERS = env.int("SCORES_MIN_REPEAT_BUYERS", default=100)
+SCORES_FIT_SAMPLE = env.int("SCORES_FIT_SAMPLE", default=50_000)
+SCORES_BATCH_SIZE = env.int("SCORES_BATCH_SIZE", default=5000)
+# Threads the models fit and predict with. One by default: on a machine whose cores are busy, OpenMP's waiting
+# threads made a small gradient-boosting fit six times slower (67 s against 11 s measured on 750 customers).
+SCORES_THREADS = env.int("SCORES_THREADS", default=1)
+# Churn: "horizon" = no purchase in the CHURN_HORIZON_DAYS after the date; "interval" = no purchase within
+# CHURN_INTERVAL_MULTIPLIER times the customer's own usual interval (at least CHURN_MIN_DAYS, at most the horizon).
+CHURN_DEFINITION = env.str("CHURN_DEFINITION", default="horizon")
+CHURN_HORIZON_DAYS = env.int("CHURN_HORIZON_DAYS", default=90)
+CHURN_INTERVAL_MULTIPLIER = env.float("CHURN_INTERVAL_MULTIPLIER", default=2.0)
+CHURN_MIN_DAYS = env.int("CHURN_MIN_DAYS", default=30)
+# Churn bands: a probability at or above MEDIUM is "medium", at or above HIGH "high", else "low".
+CHURN_BAND_MEDIUM = env.float("CHURN_BAND_MEDIUM", default=0.4)
+CHURN_BAND_HIGH = env.float("CHURN_BAND_HIGH", default=0.7)
+# Purchase propensity over the next PROPENSITY_HORIZON_DAYS; lifetime value over CLV_HORIZON_DAYS, discounted.
+PROPENSITY_HORIZON_DAYS = env.int("PROPENSITY_HORIZON_DAYS", default=30)
+CLV_HORIZON_DAYS = env.int("CLV_HORIZON_DAYS", default=365)
+CLV_ANNUAL_DISCOUNT_RATE = env.float("CLV_ANNUAL_DISCOUNT_RATE", default=0.10)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens

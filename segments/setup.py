@@ -58,10 +58,37 @@ def segmentation_step(ctx: DemoContext) -> str:
     return f"{run.customers} customers in {run.k} segments ({names}…), frozen as the active segmentation"
 
 
+def scores_step(ctx: DemoContext) -> str:
+    from segments.services.scoring import KINDS, scores_run
+
+    run = scores_run(kinds=list(KINDS))
+    done = [f"{version.name} ({version.scored} customers)" if version.scored else f"{version.kind}: {version.message}"
+            for version in run.versions]  # fmt: skip
+    return ("; ".join(done) + (f" ({run.note})" if run.note else "")) or "nothing scored"
+
+
 def register() -> None:
-    from segments.models import SegmentMembership
+    from segments import profile_panels
+    from segments.models import CustomerScore, SegmentMembership
 
     register_personal_data(SegmentMembership, subject="customer", erasure=Erasure.DELETE)
+    register_personal_data(CustomerScore, subject="customer", erasure=Erasure.DELETE)
+    register_profile_panel(
+        key="churn_risk",
+        title=_("Churn risk"),
+        order=30,
+        template=profile_panels.CHURN_TEMPLATE,
+        context=profile_panels.churn_panel_context,
+        api=profile_panels.churn_panel_api,
+    )
+    register_profile_panel(
+        key="lifetime_value",
+        title=_("Lifetime value"),
+        order=40,
+        template=profile_panels.VALUE_TEMPLATE,
+        context=profile_panels.value_panel_context,
+        api=profile_panels.value_panel_api,
+    )
     register_profile_panel(
         key="segment",
         title=_("Segment"),
@@ -71,3 +98,4 @@ def register() -> None:
         api=segment_panel_api,
     )
     register_demo_step(40, "segmentation", segmentation_step)
+    register_demo_step(45, "scores", scores_step)

@@ -21,3 +21,11 @@ def segment_assign_task() -> dict:
     if not SegmentationRun.objects.filter(is_active=True).exists():
         return {}
     return segment_assign()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scores_refresh_task() -> dict:
+    """Nightly: the active models score today's profilable customers again (nothing to do without one)."""
+    from segments.services.scoring import scores_refresh
+
+    return scores_refresh()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -18,9 +19,17 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from cdp.money import currency_exponent, format_minor
 from segments import charts
 from segments.models import Segment, SegmentationRun
-from segments.selectors import run_segments, runs_list, segment_flows, segment_members, segment_size_history
+from segments.selectors import (
+    run_segments,
+    runs_list,
+    segment_flows,
+    segment_members,
+    segment_score_distribution,
+    segment_size_history,
+)
 from segments.services.assignment import segmentation_freeze
 from segments.services.clustering import segmentation_run_create, segmentation_run_start
 from segments.services.editing import segment_rename, segment_split, segments_merge
@@ -109,6 +118,7 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         "scatter": charts.scatter(run.scatter, index) if run.scatter else None,
         "heatmap": _heatmap(run, segments) if segments else None,
         "refresh": not run.done,
+        "scores": _score_rows(run, segments),
     }
     if run.frozen_at and segments:
         context.update(_flows(request, run, segments))
@@ -133,6 +143,24 @@ def _flows(request: HttpRequest, run: SegmentationRun, segments: list[Segment]) 
         "flow_segments": segments,
         "moved": sum(n for (before, after), n in counts.items() if before != after),
     }
+
+
+def _score_rows(run: SegmentationRun, segments: list[Segment]) -> dict | None:
+    """The active scores' distribution per segment, in the segments' order, with money as people read it."""
+    found = segment_score_distribution(run) if segments else {"versions": []}
+    if not found["versions"]:
+        return None
+    currency = settings.CLIENTELE_CURRENCY
+    rows = []
+    for segment in segments:
+        figures = dict(found["segments"].get(segment.pk, {}))
+        for key in ("value_mean", "value_total"):
+            if key in figures:
+                figures[key] = format_minor(
+                    round(figures[key] * 10 ** currency_exponent(currency)), currency, whole=key == "value_total"
+                )
+        rows.append((segment, figures))
+    return {"versions": found["versions"], "rows": rows}
 
 
 @require_POST
@@ -162,8 +190,10 @@ def segment_page(request: HttpRequest, segment_id: int) -> HttpResponse:
         (formats.date_format(moment, "SHORT_DATE_FORMAT"), size) for moment, size in segment_size_history(segment)
     ]
     others = [other for other in run_segments(segment.run) if other.pk != segment.pk]
+    scores = _score_rows(segment.run, [segment])
     context = {
         "segment": segment,
+        "scores": scores,
         "page": page,
         "sizes": charts.steps(history) if len(history) > 1 else None,
         "others": others,

@@ -1,5 +1,6 @@
-"""Models of segmentation (runs, segments, memberships) and of scoring."""
+"""Models of segmentation (runs, segments, memberships) and of scoring (model versions, customer scores)."""
 
 from segments.models.clustering import Segment, SegmentationRun, SegmentMembership
+from segments.models.scoring import CustomerScore, ModelVersion
 
-__all__ = ["Segment", "SegmentMembership", "SegmentationRun"]
+__all__ = ["CustomerScore", "ModelVersion", "Segment", "SegmentMembership", "SegmentationRun"]

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 # The user's permissions (2), then the search: sources, identifiers, candidate keys, customers, customers without keys.
 LIST_QUERIES = 7
 # The user's permissions (2), then the profile (7), timeline (3), spend by month (1), the consents panel (1) and the
-# segment panel's segmentation run (1; with a run, the customer's processing check and membership: 2 more).
-DETAIL_QUERIES = 15
+# segment panel's segmentation run (1; with a run, the customer's processing check and membership: 2 more), the score
+# panels' (2, shared by churn risk and lifetime value: the customer's active scores, the latest model versions).
+DETAIL_QUERIES = 17
 
 
 def client_as(role: str | None) -> APIClient:

@@ -90,4 +90,8 @@ def test_the_schema_holds_every_operation_of_the_api():
         ("GET", "/api/v1/segments/runs/{run_id}/"),
         ("GET", "/api/v1/segments/{segment_id}/"),
         ("GET", "/api/v1/segments/{segment_id}/customers/"),
+        ("GET", "/api/v1/scores/"),
+        ("GET", "/api/v1/scores/models/"),
+        ("GET", "/api/v1/scores/models/{version_id}/"),
+        ("GET", "/api/v1/scores/customers/{customer_id}/"),
     }

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # Session, user, the user's permissions (2), then the selectors: customer, source records, identifiers, figures,
 # 3 favourites, timeline (receipts, interactions, their lines), spend by month, the consents panel and its history,
 # the restriction.
-PROFILE_PAGE_QUERIES = 19  # with the segment panel's segmentation run (see test_api_customers)
+PROFILE_PAGE_QUERIES = 21  # with the segment panel's run and the score panels' two (see test_api_customers)
 SEARCH_PAGE_QUERIES = 9  # session, user, permissions (2), then the search's five
 
 

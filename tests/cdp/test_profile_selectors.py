@@ -317,13 +317,14 @@ def test_panels_come_in_order_and_a_later_app_replaces_a_slot(monkeypatch):
     setup.register()
     keys = [panel.key for panel in panels.profile_panels()]
     assert keys == ["consents", "segment", "churn_risk", "lifetime_value", "next_best_products", "life_moments"]
-    # when an app registers its own "segment" panel
+    # when an app registers its own panel in a slot no app fills yet ("segment", "churn_risk" and "lifetime_value"
+    # are the segments app's: registering them from here would be a second app claiming them)
     panels.register_profile_panel(
-        key="segment", title="Segment", order=20, template="x.html", context=lambda c: {"name": "Gardeners"}
+        key="life_moments", title="Life moments", order=60, template="x.html", context=lambda c: {"name": "Moving"}
     )
     rendered = {panel.key: panel for panel in panels.panels_render(CustomerFactory())}
-    assert rendered["segment"].context == {"name": "Gardeners"}
-    assert "segment" not in panels.panels_api(CustomerFactory())  # this one has no API side
+    assert rendered["life_moments"].context == {"name": "Moving"}
+    assert "life_moments" not in panels.panels_api(CustomerFactory())  # this one has no API side
 
 
 def test_a_real_panel_wins_over_the_placeholder_whatever_the_app_order(monkeypatch):
