@@ -290,6 +290,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "cdp.tasks.ingest_*": {"queue": "ingest"},
     "segments.tasks.*": {"queue": "ml"},
+    "campaigns.tasks.*": {"queue": "ml"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Periodic work run by `celery beat` (one entry per task, added by the app that owns it).
@@ -298,6 +299,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "dsr-warn-due": {"task": "consent.tasks.dsr_warn_due_task", "schedule": 6 * 3600},
     # New and changed customers join the active segmentation's segments (segments.tasks, `ml` queue).
     "segment-assign": {"task": "segments.tasks.segment_assign_task", "schedule": 24 * 3600},
+    # Expired sales briefs lose their leads (campaigns.tasks).
+    "brief-purge-expired": {"task": "campaigns.tasks.brief_purge_expired_task", "schedule": 6 * 3600},
     # Portability archives never downloaded are removed after a week (consent.tasks).
     "subject-export-purge": {"task": "consent.tasks.subject_export_purge_task", "schedule": 24 * 3600},
     # Retention periods of the purposes, applied every night at 03:30 (consent.services.retention).
@@ -350,6 +353,17 @@ FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="512MB")
 # this adjusted Rand index, and segment sizes drifting from those at freeze past this Jensen-Shannon distance.
 SEGMENT_STABILITY_MIN_ARI = env.float("SEGMENT_STABILITY_MIN_ARI", default=0.6)
 SEGMENT_DRIFT_MAX_JS = env.float("SEGMENT_DRIFT_MAX_JS", default=0.1)
+
+# --- Campaigns and sales briefs (campaigns) ---------------------------------------------------------------------
+# Contact pressure: a customer is contacted by at most CAMPAIGN_CONTACT_MAX campaigns per CAMPAIGN_CONTACT_PERIOD_DAYS.
+CAMPAIGN_CONTACT_MAX = env.int("CAMPAIGN_CONTACT_MAX", default=2)
+CAMPAIGN_CONTACT_PERIOD_DAYS = env.int("CAMPAIGN_CONTACT_PERIOD_DAYS", default=30)
+# A stored brief expires (its leads are deleted) this many days after it was generated.
+BRIEF_EXPIRY_DAYS = env.int("BRIEF_EXPIRY_DAYS", default=30)
+# Uplift: a group (treatment or control, per segment or arm) smaller than this is shown as inconclusive.
+UPLIFT_MIN_GROUP = env.int("UPLIFT_MIN_GROUP", default=100)
+# The retailer's name on the briefs' PDF (empty: the processing register's controller).
+CLIENTELE_RETAILER_NAME = env.str("CLIENTELE_RETAILER_NAME", default="")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens

@@ -1,0 +1,16 @@
+"""Start-up of campaigns (called from CampaignsConfig.ready()): personal data, the home page's briefs, the demo."""
+
+from __future__ import annotations
+
+from consent.registry import Erasure, register_personal_data
+
+
+def register() -> None:
+    from campaigns.models import AudienceMember, BriefLead, ContactRecord
+
+    # A campaign's audience, its contact records and the leads of stored briefs name the customer: erasure deletes
+    # them, so an erased person is gone from every brief (the CSV and PDF files are rendered from the leads on
+    # download, never stored).
+    register_personal_data(AudienceMember, subject="customer", erasure=Erasure.DELETE)
+    register_personal_data(ContactRecord, subject="customer", erasure=Erasure.DELETE)
+    register_personal_data(BriefLead, subject="customer", erasure=Erasure.DELETE, export=("brief", "rank", "details"))
