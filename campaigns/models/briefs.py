@@ -18,7 +18,14 @@ class Brief(models.Model):
         FAILED = "failed", "Failed"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="briefs")
-    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="briefs")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="briefs",
+        help_text="The sales rep it is for; empty: the whole campaign (an export by marketing).",
+    )
     store = models.ForeignKey("cdp.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     region = models.CharField(max_length=100, blank=True, help_text="A city, or a postcode prefix.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
