@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from cdp.pipeline import register_demo_step
 from consent.registry import Erasure, register_personal_data
+
+
+def _campaign_step(ctx):
+    from campaigns.demo import campaign_step
+
+    return campaign_step(ctx)
 
 
 def register() -> None:
@@ -14,3 +21,6 @@ def register() -> None:
     register_personal_data(AudienceMember, subject="customer", erasure=Erasure.DELETE)
     register_personal_data(ContactRecord, subject="customer", erasure=Erasure.DELETE)
     register_personal_data(BriefLead, subject="customer", erasure=Erasure.DELETE, export=("brief", "rank", "details"))
+    # After segmentation (40) and scoring, before the DPO's requests (95): the requests' objection and restriction
+    # then apply to a campaign already run, as they would in life.
+    register_demo_step(60, "campaign", _campaign_step)

@@ -39,6 +39,8 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
         data_rows(tmp_path / f"transactions_{s}.csv") - rejected_rows(errors / f"transactions_{s}.csv")
         for s in ("loyalty", "eshop")
     )
+    # and the campaign step's files: the personas' answer to the demo campaign (cdp.demo.campaign)
+    expected_lines += sum(data_rows(path) for path in tmp_path.glob("transactions_campaign*_*.csv"))
     assert ReceiptLine.objects.count() == expected_lines
     expected_consents = sum(
         data_rows(tmp_path / f"consents_{s}.csv") - rejected_rows(errors / f"consents_{s}.csv")
