@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdp.home import register_home_section
 from cdp.pipeline import register_demo_step
 from consent.registry import Erasure, register_personal_data
 
@@ -10,6 +11,19 @@ def _campaign_step(ctx):
     from campaigns.demo import campaign_step
 
     return campaign_step(ctx)
+
+
+def _home_briefs(user) -> dict | None:
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from campaigns.selectors import briefs_own
+
+    briefs = list(briefs_own(user)[:50])
+    now = timezone.now()
+    for brief in briefs:
+        brief.expired = brief.expires_at <= now
+    return {"briefs": briefs, "campaigns_exist": Campaign.objects.exclude(status=Campaign.Status.DRAFT).exists()}
 
 
 def register() -> None:
@@ -24,3 +38,4 @@ def register() -> None:
     # After segmentation (40) and scoring, before the DPO's requests (95): the requests' objection and restriction
     # then apply to a campaign already run, as they would in life.
     register_demo_step(60, "campaign", _campaign_step)
+    register_home_section(key="briefs", template="campaigns/home_briefs.html", context=_home_briefs)

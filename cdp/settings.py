@@ -262,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.campaign.Campaign.Status",
+        "BriefStatusEnum": "campaigns.models.briefs.Brief.Status",
+    },
 }
 
 # --------------------------------------------------------------------------------------------------------------------
