@@ -153,6 +153,7 @@ class CampaignListApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanReadCampaigns, CanWriteCampaigns]
     parser_classes = [JSONParser]
+    pagination_class = Pagination
 
     class ArmSerializer(serializers.Serializer):
         key = serializers.CharField(max_length=10)
@@ -385,6 +386,7 @@ class BriefListApi(APIView):
     """The briefs the caller may read: a sales rep's own, newest first (every brief for marketing, CRM, DPO)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = Pagination
 
     @extend_schema(parameters=[PageParameters], responses={200: BriefOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -405,6 +407,7 @@ class BriefLeadsApi(APIView):
     """A brief's leads, best first (paginated); reading them is audited as a download in JSON."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[PageParameters],
