@@ -24,6 +24,7 @@ BENCHMARKS = (
     "identity_ceiling",
     "customer_import_bench",
     "segmentation_bench",
+    "campaign_bench",
 )
 OUTPUT = ROOT / "BENCHMARKS.md"
 TITLE = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py); each figure is the median of several runs.\n"
