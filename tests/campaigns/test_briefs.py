@@ -162,3 +162,11 @@ def test_a_draft_has_no_brief(retailer):
     campaign = campaign_create(name="Draft", purpose=PURPOSE, channel=CHANNEL)
     with pytest.raises(BriefError):
         brief_create(campaign=campaign)
+
+
+def test_brief_generation_reads_a_bounded_number_of_queries(launched, django_assert_max_num_queries):
+    brief = brief_create(campaign=launched, start=False)
+    # 37 today for one chunk (fewer than 1,000 leads): the claim, consent per channel, spend, then per chunk the
+    # customers, last purchases and the leads, and the register; a chunk's queries never depend on its leads' number
+    with django_assert_max_num_queries(40):
+        brief_generate(brief_id=brief.pk)

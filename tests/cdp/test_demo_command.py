@@ -68,6 +68,13 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
     assert ("erasure", "in_progress", True, True) in states
     assert ("objection", "completed", False, True) in states
     assert ProcessingRestriction.objects.filter(lifted_at__isnull=True).count() == 1
+    # and one finished campaign with its results, and a brief for each demo sales rep
+    from campaigns.models import Brief, Campaign, CampaignResult
+
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.FINISHED
+    assert CampaignResult.objects.filter(campaign=campaign).exists()
+    assert sorted(Brief.objects.values_list("rep__username", flat=True)) == ["sales", "sales2"]
     # and a second run finds everything unchanged
     again = StringIO()
     call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=again)
