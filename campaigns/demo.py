@@ -35,7 +35,7 @@ OFFERS = ("10% off your next basket", "Double loyalty points this fortnight", "F
 
 def demo_campaign_run(
     data_dir: Path, *, name: str = DEMO_CAMPAIGN, seed: int = 42, starts_on: dt.date | None = None,
-    control_share: float = 0.2, write=None,
+    control_share: float = 0.2, days: int = WINDOW_DAYS, write=None,
 ) -> tuple[Campaign, CampaignResult]:  # fmt: skip
     """Launch a campaign to every e-mail subscriber, simulate the personas' response, import it and measure it."""
     starts_on = starts_on or DEFAULT_END_DATE + dt.timedelta(days=1)
@@ -45,7 +45,7 @@ def demo_campaign_run(
         purpose="email_marketing",
         channel="email",
         starts_on=starts_on,
-        ends_on=starts_on + dt.timedelta(days=WINDOW_DAYS - 1),
+        ends_on=starts_on + dt.timedelta(days=days - 1),
         control_share=control_share,
         seed=seed,
         default_offer=OFFERS[0],
@@ -72,7 +72,7 @@ def demo_campaign_run(
         data_dir,
         ((records[pk], group == AudienceMember.Group.TREATMENT) for pk, group in groups.items() if records[pk]),
         starts_on=starts_on,
-        days=WINDOW_DAYS,
+        days=days,
         seed=seed,
         name=f"campaign{campaign.pk}",
     )

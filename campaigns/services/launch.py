@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.models import AudienceMember, Campaign, CampaignArm, ContactRecord, DecisionRule
@@ -190,6 +190,27 @@ def control_draw(
     return drawn
 
 
+MEMBER_COLUMNS = ("campaign_id", "customer_id", "group", "arm", "stratum", "segment_id", "rule_id", "offer")
+CONTACT_COLUMNS = ("customer_id", "campaign_id", "contacted_at")
+
+
+def _write(model, rows: list, columns: tuple[str, ...]) -> None:
+    """A batch of rows: COPY on PostgreSQL (client-side quoting of 100,000 INSERT values costs more than the rest of
+    the launch), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows, batch_size=BATCH)
+        return
+    names = ", ".join(f'"{model._meta.get_field(c.removesuffix("_id")).column}"' for c in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(tuple(getattr(row, c) for c in columns))
+
+
 def _offer(rules: list[DecisionRule], arm: str, default: str) -> tuple[DecisionRule | None, str]:
     for rule in rules:
         if not rule.arm or rule.arm == arm:
@@ -238,13 +259,13 @@ def campaign_launch(*, campaign: Campaign, actor=None) -> LaunchResult:
                 ContactRecord(customer_id=candidate.customer_id, campaign_id=campaign.pk, contacted_at=contacted_at)
             )
         if len(members) >= BATCH:
-            AudienceMember.objects.bulk_create(members, batch_size=BATCH)
+            _write(AudienceMember, members, MEMBER_COLUMNS)
             members = []
         if len(contacts) >= BATCH:
-            ContactRecord.objects.bulk_create(contacts, batch_size=BATCH)
+            _write(ContactRecord, contacts, CONTACT_COLUMNS)
             contacts = []
-    AudienceMember.objects.bulk_create(members, batch_size=BATCH)
-    ContactRecord.objects.bulk_create(contacts, batch_size=BATCH)
+    _write(AudienceMember, members, MEMBER_COLUMNS)
+    _write(ContactRecord, contacts, CONTACT_COLUMNS)
     size = len(audience.candidates)
     campaign.status = Campaign.Status.LAUNCHED
     campaign.matched = audience.matched
