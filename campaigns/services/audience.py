@@ -216,14 +216,13 @@ def _consent_reasons(left_out: set, campaign: Campaign) -> Counter:
     return reasons
 
 
-def _addresses(ids: list, channel: str) -> dict[Any, str]:
+def _addresses(customers: QuerySet, channel: str) -> dict[Any, str]:
+    """customer -> their address for the channel, for the targeted customers: one query on the target itself (lists
+    of 100,000 ids cost more to send than to answer)."""
     column = CHANNEL_ADDRESS.get(channel)
     if column is None:
         return {}
-    found: dict[Any, str] = {}
-    for chunk in _chunks(ids):
-        found.update(Customer.objects.filter(pk__in=chunk).values_list("pk", column))
-    return found
+    return dict(customers.values_list("pk", column).iterator(chunk_size=CHUNK))
 
 
 def _pressured(ids: set, start: dt.datetime, exclude_campaign: int | None) -> set:
@@ -301,7 +300,7 @@ def audience_build(campaign: Campaign, *, exclude_own_contacts: bool = True) -> 
     excluded: Counter = Counter(dict.fromkeys(REASONS, 0))
     excluded.update(_consent_reasons(target_ids - processable, campaign))
     ordered = sorted(processable, key=str)  # a fixed order, whatever the database returns: the draw is reproducible
-    addresses = _addresses(ordered, campaign.channel.key)
+    addresses = _addresses(targeted, campaign.channel.key)
     kind = CHANNEL_ADDRESS.get(campaign.channel.key)
     if kind is not None:
         missing = {pk for pk in ordered if not (addresses.get(pk) or "").strip()}

@@ -123,19 +123,18 @@ def _suppressed(ids: list, channel: str) -> set:
     return found
 
 
-def _spend(ids: list, since: dt.datetime) -> dict[Any, tuple[int, int, str]]:
-    """customer -> (spend in minor units, receipts, currency) since `since`."""
+def _spend(members, since: dt.datetime) -> dict[Any, tuple[int, int, str]]:
+    """customer -> (spend in minor units, receipts, currency) since `since`, for the members: one query."""
     found: dict[Any, tuple[int, int, str]] = {}
-    for chunk in _chunks(ids, 5000):
-        rows = (
-            Receipt.objects.filter(customer_id__in=chunk, purchased_at__gte=since)
-            .values("customer_id", "currency")
-            .annotate(total=Sum("total_minor"), n=Count("id"))
-            .values_list("customer_id", "total", "n", "currency")
-        )
-        for pk, total, n, currency in rows:
-            before = found.get(pk, (0, 0, currency))
-            found[pk] = (before[0] + (total or 0), before[1] + n, currency)
+    rows = (
+        Receipt.objects.filter(customer_id__in=members.values("customer_id"), purchased_at__gte=since)
+        .values("customer_id", "currency")
+        .annotate(total=Sum("total_minor"), n=Count("id"))
+        .values_list("customer_id", "total", "n", "currency")
+    )
+    for pk, total, n, currency in rows.iterator(chunk_size=5000):
+        before = found.get(pk, (0, 0, currency))
+        found[pk] = (before[0] + (total or 0), before[1] + n, currency)
     return found
 
 
@@ -231,24 +230,21 @@ def _write_chunk(brief: Brief, chunk: list, first_rank: int, priorities: dict, m
     context["purchases"] = _last_purchases(chunk)
     context["scores"] = scores.scores_for(chunk)
     leads = [
-        BriefLead(
-            brief_id=brief.pk,
-            customer_id=pk,
-            rank=first_rank + offset,
-            priority=priorities[pk],
-            details=_lead(pk, customers[pk], members[pk], context),
-        )
+        (brief.pk, pk, first_rank + offset, priorities[pk], _lead(pk, customers[pk], members[pk], context))
         for offset, pk in enumerate(chunk)
         if pk in customers
     ]
     _insert(leads)
 
 
-def _insert(leads: list[BriefLead]) -> None:
-    """Write leads: COPY on PostgreSQL (quoting each lead's JSON in a client-side INSERT costs more than the rest of
-    the brief), bulk_create elsewhere."""
+def _insert(leads: list[tuple]) -> None:
+    """Write leads (brief, customer, rank, priority, details): COPY on PostgreSQL (quoting each lead's JSON in a
+    client-side INSERT costs more than the rest of the brief), bulk_create elsewhere."""
     if connection.vendor != "postgresql":
-        BriefLead.objects.bulk_create(leads, batch_size=CHUNK)
+        BriefLead.objects.bulk_create(
+            [BriefLead(brief_id=b, customer_id=c, rank=r, priority=p, details=d) for b, c, r, p, d in leads],
+            batch_size=CHUNK,
+        )
         return
     table = BriefLead._meta.db_table
     with (
@@ -257,8 +253,8 @@ def _insert(leads: list[BriefLead]) -> None:
             f"COPY {table} (brief_id, customer_id, rank, priority, details) FROM STDIN"
         ) as copy,
     ):
-        for lead in leads:
-            copy.write_row((lead.brief_id, lead.customer_id, lead.rank, lead.priority, json.dumps(lead.details)))
+        for brief_id, customer_id, rank, priority, details in leads:
+            copy.write_row((brief_id, customer_id, rank, priority, json.dumps(details)))
 
 
 def brief_generate(*, brief_id: int) -> Brief:
@@ -302,7 +298,7 @@ def _generate(brief: Brief) -> tuple[int, dict[str, int]]:
     suppressed = _suppressed([pk for pk in ids if pk in allowed], campaign.channel.key)
     left_out = {NO_LONGER_CONSENTS: len(ids) - len(allowed), SUPPRESSED_SINCE: len(suppressed)}
     ids = [pk for pk in ids if pk in allowed and pk not in suppressed]
-    spend = _spend(ids, timezone.now() - dt.timedelta(days=365))
+    spend = _spend(queryset, timezone.now() - dt.timedelta(days=365))
     found_scores: dict = {}
     if scores.available():
         for chunk in _chunks(ids, 5000):

@@ -200,7 +200,7 @@ def _write(model, rows: list, columns: tuple[str, ...]) -> None:
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows, batch_size=BATCH)
+        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=BATCH)
         return
     names = ", ".join(f'"{model._meta.get_field(c.removesuffix("_id")).column}"' for c in columns)
     with (
@@ -208,7 +208,7 @@ def _write(model, rows: list, columns: tuple[str, ...]) -> None:
         cursor.connection.cursor().copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(tuple(getattr(row, c) for c in columns))
+            copy.write_row(row)
 
 
 def _offer(rules: list[DecisionRule], arm: str, default: str) -> tuple[DecisionRule | None, str]:
@@ -240,24 +240,13 @@ def campaign_launch(*, campaign: Campaign, actor=None) -> LaunchResult:
     for candidate in audience.candidates:
         group, arm = drawn[candidate.customer_id]
         rule, offer = _offer(candidate.rules, arm, campaign.default_offer)
-        members.append(
-            AudienceMember(
-                campaign_id=campaign.pk,
-                customer_id=candidate.customer_id,
-                group=group,
-                arm=arm,
-                stratum=str(candidate.segment_id or ""),
-                segment_id=candidate.segment_id,
-                rule=rule,
-                offer=offer,
-            )
-        )
+        # plain tuples in MEMBER_COLUMNS' order: 100,000 model instances cost seconds for nothing
+        members.append((campaign.pk, candidate.customer_id, group, arm, str(candidate.segment_id or ""),
+                        candidate.segment_id, rule.pk if rule else None, offer))  # fmt: skip
         if group == CONTROL:
             control += 1
         else:  # control customers are never contacted: no contact record, no pressure
-            contacts.append(
-                ContactRecord(customer_id=candidate.customer_id, campaign_id=campaign.pk, contacted_at=contacted_at)
-            )
+            contacts.append((candidate.customer_id, campaign.pk, contacted_at))
         if len(members) >= BATCH:
             _write(AudienceMember, members, MEMBER_COLUMNS)
             members = []
