@@ -24,8 +24,8 @@ Svg = SafeString  # rendered as is: every value in a chart was escaped when it w
 
 def _svg(width: int, height: int, body: list[str], label: str) -> Svg:
     return mark_safe(  # noqa: S308 - built from escaped values and numbers only
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(label)}">' + "".join(body) + "</svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" '
+        f'class="chart" role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>"
     )
 
 
@@ -91,7 +91,8 @@ def heatmap(rows: list[tuple[str, dict[str, float]]], columns: list[tuple[str, s
     if not rows or not columns:
         return _svg(10, 10, [], "no heatmap")
     cell, left, top = 22, 220, 150
-    width, height = left + cell * len(columns) + 10, top + cell * len(rows) + 10
+    # the column labels lean right of their column: room for the last one's
+    width, height = left + cell * len(columns) + 90, top + cell * len(rows) + 10
     body = []
     for j, (_, label) in enumerate(columns):
         x = left + j * cell + cell / 2

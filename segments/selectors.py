@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from cdp.models import Customer, SourceRecord
 from consent.selectors import customers_processable
@@ -68,21 +68,26 @@ def customer_segment(customer: Customer) -> dict | None:
     return {"run": run, "membership": current, "history": history, "excluded": False}
 
 
+def _members_at(run: SegmentationRun, moment: dt.datetime) -> QuerySet[SegmentMembership]:
+    return SegmentMembership.objects.filter(run=run, entered_at__lte=moment).filter(
+        Q(left_at__isnull=True) | Q(left_at__gt=moment)
+    )
+
+
 def segment_flows(run: SegmentationRun, start: dt.datetime, end: dt.datetime) -> dict[tuple[int, int], int]:
-    """How many customers were in segment A at `start` and in segment B at `end` (A == B: stayed)."""
+    """How many customers were in segment A at `start` and in segment B at `end` (A == B: stayed).
 
-    def at(moment: dt.datetime) -> dict:
-        rows = SegmentMembership.objects.filter(run=run, entered_at__lte=moment).filter(
-            Q(left_at__isnull=True) | Q(left_at__gt=moment)
-        )
-        return dict(rows.values_list("customer_id", "segment_id"))
-
-    before, after = at(start), at(end)
-    flows: dict[tuple[int, int], int] = defaultdict(int)
-    for customer, segment in before.items():
-        if customer in after:
-            flows[(segment, after[customer])] += 1
-    return dict(flows)
+    Counted in the database: each membership held at `start` looks up its customer's membership at `end`."""
+    later = _members_at(run, end).filter(customer_id=OuterRef("customer_id")).values("segment_id")[:1]
+    rows = (
+        _members_at(run, start)
+        .annotate(later=Subquery(later))
+        .exclude(later=None)
+        .values_list("segment_id", "later")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(before, after): n for before, after, n in rows}
 
 
 def segment_size_history(segment: Segment) -> list[tuple[dt.datetime, int]]:

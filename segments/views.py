@@ -5,6 +5,8 @@ Thin: a view checks the permission, calls one selector or service, and renders.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -12,13 +14,13 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from segments import charts
 from segments.models import Segment, SegmentationRun
-from segments.selectors import run_segments, runs_list, segment_members, segment_size_history
+from segments.selectors import run_segments, runs_list, segment_flows, segment_members, segment_size_history
 from segments.services.assignment import segmentation_freeze
 from segments.services.clustering import segmentation_run_create, segmentation_run_start
 from segments.services.editing import segment_rename, segment_split, segments_merge
@@ -36,6 +38,17 @@ class NewRunForm(forms.Form):
         label=_("Segments"), min_value=2, max_value=30, required=False, help_text=_("Empty: chosen by silhouette.")
     )
     as_of = forms.DateField(label=_("Data before"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class FlowForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise forms.ValidationError(_("The first date must come before the second."))
+        return cleaned
 
 
 class RenameForm(forms.Form):
@@ -97,7 +110,29 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         "heatmap": _heatmap(run, segments) if segments else None,
         "refresh": not run.done,
     }
+    if run.frozen_at and segments:
+        context.update(_flows(request, run, segments))
     return render(request, "segments/run.html", context)
+
+
+def _flows(request: HttpRequest, run: SegmentationRun, segments: list[Segment]) -> dict:
+    """Customers moving between the segments of a frozen run between two dates (by default its freeze and today)."""
+    today = timezone.localdate()
+    initial = {"start": timezone.localtime(run.frozen_at).date(), "end": today}
+    form = FlowForm(request.GET if "start" in request.GET or "end" in request.GET else initial)
+    if not form.is_valid():
+        return {"flow_form": form, "flows": None}
+    start, end = (
+        timezone.make_aware(dt.datetime.combine(form.cleaned_data[name], dt.time.max)) for name in ("start", "end")
+    )
+    counts = segment_flows(run, start, end)
+    rows = [(before, [counts.get((before.pk, after.pk), 0) for after in segments]) for before in segments]
+    return {
+        "flow_form": form,
+        "flows": rows,
+        "flow_segments": segments,
+        "moved": sum(n for (before, after), n in counts.items() if before != after),
+    }
 
 
 @require_POST

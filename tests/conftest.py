@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
@@ -15,6 +20,7 @@ from cdp.roles import ROLE_SALES, ROLES
 PASSWORD = "a-test-password-9f2"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +46,70 @@ def eager_tasks():
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+def _database_url_of_test_database() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` process on the configured broker, reading the test database."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        message = "needs CELERY_BROKER_URL and a PostgreSQL DATABASE_URL (CI's second run sets both)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    env = {**os.environ, "DATABASE_URL": _database_url_of_test_database(), "CONN_MAX_AGE": "0"}
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cdp",
+            "worker",
+            "--pool",
+            "solo",
+            "-n",
+            name,
+            "-Q",
+            "default,ingest,ml",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def tasks_run(request, transactional_db):
+    """Tasks run where the product runs them: by a real worker through the broker when one is configured (CI's
+    PostgreSQL run), else eagerly in the process (the embedded default). For tests whose data is committed."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        request.getfixturevalue("eager_tasks")
+        yield None
+    else:
+        yield request.getfixturevalue("celery_worker_process")
 
 
 def make_role_user(role: str):

@@ -41,9 +41,6 @@ from consent.services.register import ACTIVITY_IDENTITY_RESOLUTION, processing_r
 
 logger = logging.getLogger(__name__)
 
-# Defaults of the two thresholds (match probabilities), overridable in settings.
-AUTO_MERGE_PROBABILITY = 0.97
-REVIEW_PROBABILITY = 0.5
 STRONG_KINDS = (
     Identifier.Kind.EMAIL,
     Identifier.Kind.PHONE,
@@ -106,9 +103,8 @@ class IdentityError(ValueError):
 
 def thresholds() -> tuple[float, float]:
     """(auto-merge, review) match probabilities."""
-    auto = float(getattr(settings, "IDENTITY_AUTO_MERGE_PROBABILITY", AUTO_MERGE_PROBABILITY))
-    review = float(getattr(settings, "IDENTITY_REVIEW_PROBABILITY", REVIEW_PROBABILITY))
-    return auto, min(review, auto)
+    auto = float(settings.IDENTITY_AUTO_MERGE_PROBABILITY)
+    return auto, min(float(settings.IDENTITY_REVIEW_PROBABILITY), auto)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 60  # the run computes features and tries fourteen values of k
 
 
-def test_marketing_runs_a_segmentation_from_the_pages(browser, live_server, tmp_path):
+def test_marketing_runs_a_segmentation_from_the_pages(browser, live_server, tasks_run, tmp_path):
     # given a retailer of five behaviours and a marketing analyst
     files = behaviours.write(tmp_path, per_persona=25, seed=5)
     for command, path in (

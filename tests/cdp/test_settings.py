@@ -92,7 +92,7 @@ def test_development_defaults_need_no_service():
 
 def test_settings_defaults_are_written_once_in_settings_py():
     # no module reads a setting with a default of its own (getattr(settings, NAME, default)): settings.py has them
-    # all. cdp/identity/services.py is left to its owner (its thresholds are in settings.py already).
+    # all.
     import re
     from pathlib import Path
 
@@ -104,4 +104,4 @@ def test_settings_defaults_are_written_once_in_settings_py():
         for path in (root / app).rglob("*.py")
         if pattern.search(path.read_text(encoding="utf-8")) and path.name != "settings.py"
     ]
-    assert offenders == ["cdp/identity/services.py"]
+    assert offenders == []

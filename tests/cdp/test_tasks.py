@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +13,6 @@ from cdp.tasks import worker_healthcheck
 from tests.cdp.factories import CustomerFactory
 from tests.conftest import REQUIRE_SERVICES
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.django_db
 @pytest.mark.skipif(not settings.CELERY_TASK_ALWAYS_EAGER, reason="a broker is configured: tasks are not eager")
@@ -27,59 +21,6 @@ def test_tasks_run_eagerly_without_a_broker():
     result = worker_healthcheck.delay().get(timeout=5)
     assert result["customers"] == 2
     assert result["pid"] == os.getpid()
-
-
-def _database_url_of_test_database() -> str:
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real `celery worker` process on the configured broker, reading the test database."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        message = "needs CELERY_BROKER_URL and a PostgreSQL DATABASE_URL (CI's second run sets both)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
-    env = {**os.environ, "DATABASE_URL": _database_url_of_test_database(), "CONN_MAX_AGE": "0"}
-    name = f"test-{uuid.uuid4().hex[:8]}@%h"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cdp",
-            "worker",
-            "--pool",
-            "solo",
-            "-n",
-            name,
-            "-Q",
-            "default,ingest,ml",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.mark.integration

@@ -4,6 +4,7 @@ consent boundary, the analyst's edits, freezing and assignment, and who may star
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from io import StringIO
 from pathlib import Path
@@ -18,7 +19,7 @@ from cdp.demo import behaviours
 from cdp.models import CustomerFeatures, SourceRecord
 from consent.services.restriction import objection_record, restriction_apply
 from segments.models import Segment, SegmentationRun, SegmentMembership
-from segments.selectors import export_rows, segment_members
+from segments.selectors import export_rows, segment_flows, segment_members
 from segments.services.assignment import segment_assign, segmentation_freeze
 from segments.services.clustering import segmentation_run_create, segmentation_run_execute
 from segments.services.editing import segment_split, segments_merge
@@ -196,6 +197,7 @@ def test_the_profile_shows_the_customer_s_segment(retailer, client, role_users):
     assert api["panels"]["segment"]["segment"]["name"] == membership.segment.name
 
 
+@pytest.mark.usefixtures("eager_tasks")
 def test_the_api_lists_runs_starts_one_and_reads_segments(
     retailer, client, role_users, django_capture_on_commit_callbacks
 ):
@@ -223,3 +225,40 @@ def test_the_api_lists_runs_starts_one_and_reads_segments(
     assert client.post("/api/v1/segments/runs/", {}, content_type="application/json").status_code == 403
     client.force_login(role_users["sales"])
     assert client.get("/api/v1/segments/runs/").status_code == 403
+
+
+def test_movements_between_two_dates_are_counted_and_shown(retailer, client, role_users):
+    import_retailer(retailer)
+    run = segmentation_freeze(run=segmentation_run_execute(run_id=segmentation_run_create().pk))
+    first, second = list(Segment.objects.filter(run=run).order_by("number"))[:2]
+    start = run.frozen_at + dt.timedelta(days=1)
+    moved_at = run.frozen_at + dt.timedelta(days=10)
+    # given three customers of the first segment who move to the second on day 10 (one of them back on day 20)
+    movers = list(SegmentMembership.objects.filter(segment=first, left_at__isnull=True)[:3])
+    for membership in movers:
+        SegmentMembership.objects.filter(pk=membership.pk).update(left_at=moved_at)
+        SegmentMembership.objects.create(
+            customer_id=membership.customer_id, run=run, segment=second, entered_at=moved_at
+        )
+    back_at = moved_at + dt.timedelta(days=10)
+    SegmentMembership.objects.filter(customer_id=movers[0].customer_id, segment=second).update(left_at=back_at)
+    SegmentMembership.objects.create(customer_id=movers[0].customer_id, run=run, segment=first, entered_at=back_at)
+    stay_first = SegmentMembership.objects.filter(segment=first, entered_at__lte=start).count() - 3
+    # then the flows between day 1 and day 15, and between day 1 and day 25, are what happened
+    flows = segment_flows(run, start, moved_at + dt.timedelta(days=5))
+    assert flows[(first.pk, second.pk)] == 3
+    assert flows[(first.pk, first.pk)] == stay_first
+    assert flows.get((second.pk, first.pk), 0) == 0
+    later = segment_flows(run, start, back_at + dt.timedelta(days=5))
+    assert later[(first.pk, second.pk)] == 2
+    assert later[(first.pk, first.pk)] == stay_first + 1
+    # and the run's page shows the table for the dates asked, and refuses dates in the wrong order with a message
+    client.force_login(role_users["marketing"])
+    url = reverse("segments:run", args=[run.pk])
+    body = client.get(
+        url, {"start": start.date().isoformat(), "end": (moved_at + dt.timedelta(days=5)).date().isoformat()}
+    ).content.decode()
+    assert "3 customers changed segment" in body
+    wrong = client.get(url, {"start": "2030-01-02", "end": "2030-01-01"})
+    assert wrong.status_code == 200
+    assert "The first date must come before the second." in wrong.content.decode()
