@@ -23,7 +23,12 @@ def _home_briefs(user) -> dict | None:
     now = timezone.now()
     for brief in briefs:
         brief.expired = brief.expires_at <= now
-    return {"briefs": briefs, "campaigns_exist": Campaign.objects.exclude(status=Campaign.Status.DRAFT).exists()}
+    # Whether any campaign was launched only matters to the wording for those who cannot see the campaigns (sales);
+    # the others are told no brief is theirs, without a query more on everyone's home page.
+    launched = bool(briefs) or user.has_perm("campaigns.view_campaign")
+    if not launched:
+        launched = Campaign.objects.exclude(status=Campaign.Status.DRAFT).exists()
+    return {"briefs": briefs, "campaigns_exist": launched}
 
 
 def register() -> None:
