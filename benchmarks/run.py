@@ -25,6 +25,7 @@ BENCHMARKS = (
     "customer_import_bench",
     "segmentation_bench",
     "scoring_bench",
+    "campaign_bench",
 )
 OUTPUT = ROOT / "BENCHMARKS.md"
 TITLE = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py); each figure is the median of several runs.\n"

@@ -65,7 +65,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     # Sales reps download the briefs of campaigns (ranked leads, with contact details only for consented channels);
     # they read no profile, history or consent ledger (GDPR Art. 5(1)(c): what their task needs, no more).
-    ROLE_SALES: ("campaigns.view_*",),
+    # They read their own briefs (campaigns.view_brief; the pages show a rep only the briefs made for them), never a
+    # campaign's audience, control group or contact records.
+    ROLE_SALES: ("campaigns.view_brief",),
     # The DPO handles data-subject requests, the processing register and erasure, and keeps the consent ledger (its
     # imports included: consent.import_consentevent).
     ROLE_DPO: (

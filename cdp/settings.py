@@ -262,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.campaign.Campaign.Status",
+        "BriefStatusEnum": "campaigns.models.briefs.Brief.Status",
+    },
 }
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -290,6 +294,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "cdp.tasks.ingest_*": {"queue": "ingest"},
     "segments.tasks.*": {"queue": "ml"},
+    "campaigns.tasks.*": {"queue": "ml"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Periodic work run by `celery beat` (one entry per task, added by the app that owns it).
@@ -300,6 +305,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "segment-assign": {"task": "segments.tasks.segment_assign_task", "schedule": 24 * 3600},
     # The active models' scores, refreshed on today's features at 02:30 (segments.tasks, `ml` queue).
     "scores-refresh": {"task": "segments.tasks.scores_refresh_task", "schedule": crontab(hour=2, minute=30)},
+    # Expired sales briefs lose their leads (campaigns.tasks).
+    "brief-purge-expired": {"task": "campaigns.tasks.brief_purge_expired_task", "schedule": 6 * 3600},
     # Portability archives never downloaded are removed after a week (consent.tasks).
     "subject-export-purge": {"task": "consent.tasks.subject_export_purge_task", "schedule": 24 * 3600},
     # Retention periods of the purposes, applied every night at 03:30 (consent.services.retention).
@@ -379,6 +386,17 @@ CHURN_BAND_HIGH = env.float("CHURN_BAND_HIGH", default=0.7)
 PROPENSITY_HORIZON_DAYS = env.int("PROPENSITY_HORIZON_DAYS", default=30)
 CLV_HORIZON_DAYS = env.int("CLV_HORIZON_DAYS", default=365)
 CLV_ANNUAL_DISCOUNT_RATE = env.float("CLV_ANNUAL_DISCOUNT_RATE", default=0.10)
+
+# --- Campaigns and sales briefs (campaigns) ---------------------------------------------------------------------
+# Contact pressure: a customer is contacted by at most CAMPAIGN_CONTACT_MAX campaigns per CAMPAIGN_CONTACT_PERIOD_DAYS.
+CAMPAIGN_CONTACT_MAX = env.int("CAMPAIGN_CONTACT_MAX", default=2)
+CAMPAIGN_CONTACT_PERIOD_DAYS = env.int("CAMPAIGN_CONTACT_PERIOD_DAYS", default=30)
+# A stored brief expires (its leads are deleted) this many days after it was generated.
+BRIEF_EXPIRY_DAYS = env.int("BRIEF_EXPIRY_DAYS", default=30)
+# Uplift: a group (treatment or control, per segment or arm) smaller than this is shown as inconclusive.
+UPLIFT_MIN_GROUP = env.int("UPLIFT_MIN_GROUP", default=100)
+# The retailer's name on the briefs' PDF (empty: the processing register's controller).
+CLIENTELE_RETAILER_NAME = env.str("CLIENTELE_RETAILER_NAME", default="")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Logging: no personal data is ever logged, only ids and counts; paths lose their query strings and tokens

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
 
 from cdp.api.exceptions import api_error_response, is_api_request
+from cdp.home import home_section
 from cdp.profile.selectors import PROFILE_PERMISSIONS
 from cdp.selectors import dashboard_counts
 
@@ -57,6 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
         # The figures are the customer base's size: for those who read it, not for sales (their briefs are theirs).
         "counts": dashboard_counts() if user.has_perm("cdp.view_customer") else [],
         "show_briefs": user.has_module_perms("campaigns") or not user.has_perm("cdp.view_customer"),
+        "briefs": home_section("briefs", user),  # filled by campaigns: the user's own briefs
         "links": _home_links(user),
     }
     return render(request, "cdp/home.html", context)

@@ -37,6 +37,9 @@ def api_data(db, superuser):
     """The administrator's token (every operation is reached past its permission check), and a few customers."""
     Token.objects.create(user=superuser, key=TOKEN)
     CustomerFactory.create_batch(3)
+    from campaigns.services.launch import campaign_create
+
+    campaign_create(name="Fuzzed", purpose="email_marketing", channel="email")  # a draft for the campaign operations
 
 
 @pytest.fixture
@@ -94,4 +97,19 @@ def test_the_schema_holds_every_operation_of_the_api():
         ("GET", "/api/v1/scores/models/"),
         ("GET", "/api/v1/scores/models/{version_id}/"),
         ("GET", "/api/v1/scores/customers/{customer_id}/"),
+        ("GET", "/api/v1/campaigns/"),
+        ("POST", "/api/v1/campaigns/"),
+        ("GET", "/api/v1/campaigns/{campaign_id}/"),
+        ("GET", "/api/v1/campaigns/{campaign_id}/rules/"),
+        ("POST", "/api/v1/campaigns/{campaign_id}/rules/"),
+        ("GET", "/api/v1/campaigns/{campaign_id}/preview/"),
+        ("POST", "/api/v1/campaigns/{campaign_id}/launch/"),
+        ("GET", "/api/v1/campaigns/{campaign_id}/results/"),
+        ("POST", "/api/v1/campaigns/{campaign_id}/results/"),
+        ("GET", "/api/v1/campaigns/{campaign_id}/briefs/"),
+        ("POST", "/api/v1/campaigns/{campaign_id}/briefs/"),
+        ("GET", "/api/v1/briefs/"),
+        ("GET", "/api/v1/briefs/{brief_id}/"),
+        ("GET", "/api/v1/briefs/{brief_id}/leads/"),
+        ("GET", "/api/v1/briefs/{brief_id}/download/"),
     }

@@ -39,6 +39,8 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
         data_rows(tmp_path / f"transactions_{s}.csv") - rejected_rows(errors / f"transactions_{s}.csv")
         for s in ("loyalty", "eshop")
     )
+    # and the campaign step's files: the personas' answer to the demo campaign (cdp.demo.campaign)
+    expected_lines += sum(data_rows(path) for path in tmp_path.glob("transactions_campaign*_*.csv"))
     assert ReceiptLine.objects.count() == expected_lines
     expected_consents = sum(
         data_rows(tmp_path / f"consents_{s}.csv") - rejected_rows(errors / f"consents_{s}.csv")
@@ -66,6 +68,13 @@ def test_demo_imports_what_it_generated_and_a_second_run_changes_nothing(tmp_pat
     assert ("erasure", "in_progress", True, True) in states
     assert ("objection", "completed", False, True) in states
     assert ProcessingRestriction.objects.filter(lifted_at__isnull=True).count() == 1
+    # and one finished campaign with its results, and a brief for each demo sales rep
+    from campaigns.models import Brief, Campaign, CampaignResult
+
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.FINISHED
+    assert CampaignResult.objects.filter(campaign=campaign).exists()
+    assert sorted(Brief.objects.values_list("rep__username", flat=True)) == ["sales", "sales2"]
     # and a second run finds everything unchanged
     again = StringIO()
     call_command("demo", customers=120, seed=7, data_dir=tmp_path, stdout=again)

@@ -1,0 +1,1 @@
+"""Writes of campaigns, one module per capability: audience (preview), launch, briefs, outcomes (uplift)."""
