@@ -354,7 +354,7 @@ INGEST_BULK_LOAD_MIN_LINES = env.int("INGEST_BULK_LOAD_MIN_LINES", default=200_0
 # folder): the import's whole process stays under a gigabyte with the default.
 INGEST_SCAN_MEMORY = env.str("INGEST_SCAN_MEMORY", default="256MB")
 # Memory DuckDB may use while it computes a feature snapshot (it spills to disk beyond).
-FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="512MB")
+FEATURES_MEMORY = env.str("FEATURES_MEMORY", default="1GB")
 # Segmentation alerts: a run whose refits on resamples (or whose agreement with the active segmentation) fall below
 # this adjusted Rand index, and segment sizes drifting from those at freeze past this Jensen-Shannon distance.
 SEGMENT_STABILITY_MIN_ARI = env.float("SEGMENT_STABILITY_MIN_ARI", default=0.6)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -36,10 +37,20 @@ class FeatureMatrix:
         return self.values[:, self.names.index(name)]
 
 
-def _connect(memory: str):
+class FeaturesOutOfMemory(RuntimeError):
+    """The retailer's rows do not fit in FEATURES_MEMORY; str(exc) says which setting to raise."""
+
+
+def _connect(memory: str, folder: Path):
+    """A DuckDB database in the extract's folder (removed with it), held to `memory`: its tables live on disk beyond
+    that, so a large retailer's rows page out instead of failing with an out-of-memory error (tables of an in-memory
+    database cannot leave memory)."""
     import duckdb
 
-    db = duckdb.connect(config={"memory_limit": memory, "preserve_insertion_order": False})
+    db = duckdb.connect(
+        str(folder / "features.duckdb"),
+        config={"memory_limit": memory, "preserve_insertion_order": False, "temp_directory": str(folder / "spill")},
+    )
     db.execute("SET TimeZone = 'UTC'")  # rows are read in UTC; local times are asked for by name
     return db
 
@@ -54,9 +65,9 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
 
     norm = "replace(lower(customer), '-', '')"  # PostgreSQL writes uuids with hyphens, SQLite without
     source = csv(paths.customers, {"customer": "VARCHAR"})
-    db.execute(f"CREATE TEMP TABLE customers AS SELECT DISTINCT {norm} AS customer FROM {source}")
+    db.execute(f"CREATE TABLE customers AS SELECT DISTINCT {norm} AS customer FROM {source}")
     db.execute(
-        f"""CREATE TEMP TABLE receipts AS
+        f"""CREATE TABLE receipts AS
         SELECT r.id, {norm.replace("customer", "r.customer")} AS customer, r.purchased_at,
                timezone('{tz}', r.purchased_at) AS local_at, coalesce(r.store::VARCHAR, r.channel, '') AS store,
                coalesce(nullif(r.channel, ''), 'store') AS channel,
@@ -79,12 +90,12 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
         SEMI JOIN customers c ON c.customer = {norm.replace("customer", "r.customer")}"""
     )
     db.execute(
-        f"""CREATE TEMP TABLE products AS SELECT * FROM {
+        f"""CREATE TABLE products AS SELECT * FROM {
             csv(paths.products, {"product": "BIGINT", "category": "VARCHAR", "category_name": "VARCHAR"})
         }"""
     )
     db.execute(
-        f"""CREATE TEMP TABLE lines AS
+        f"""CREATE TABLE lines AS
         SELECT r.customer, l.receipt, l.product, coalesce(p.category, '') AS category, l.quantity,
                l.amount_minor / {scale} AS amount, l.discount_minor / {scale} AS discount
         FROM {
@@ -102,7 +113,7 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
         JOIN receipts r ON r.id = l.receipt LEFT JOIN products p ON p.product = l.product"""
     )
     db.execute(
-        f"""CREATE TEMP TABLE events AS
+        f"""CREATE TABLE events AS
         SELECT {norm.replace("customer", "i.customer")} AS customer, i.occurred_at, i.type, i.channel
         FROM {
             csv(
@@ -252,12 +263,14 @@ def _dynamic(db) -> tuple[list[d.Feature], list[str], dict[str, str]]:
 
 def compute(paths: Extract, *, as_of: dt.datetime, tz: str, currency_exponent: int, memory: str) -> FeatureMatrix:
     """The feature matrix of the extracted rows, as of `as_of` (aware)."""
-    db = _connect(memory)
+    import duckdb
+
+    db = _connect(memory, paths.folder)
     try:
         _load(db, paths, float(10**currency_exponent), tz)
         as_of_local = db.execute("SELECT timezone(?, ?::TIMESTAMPTZ)", [tz, as_of.isoformat()]).fetchone()[0]
         db.execute(
-            f"CREATE TEMP TABLE fixed AS {FIXED_SQL}",
+            f"CREATE TABLE fixed AS {FIXED_SQL}",
             {"as_of": as_of, "as_of_local": as_of_local, "never": d.NEVER_DAYS},
         )
         dynamic, selects, dynamic_params = _dynamic(db)
@@ -268,6 +281,10 @@ def compute(paths: Extract, *, as_of: dt.datetime, tz: str, currency_exponent: i
             joins += f" LEFT JOIN {sql} x{index} ON x{index}.customer = f.customer"
         query = f"SELECT f.customer, {select} FROM fixed f{joins} ORDER BY f.customer"
         result = db.execute(query, dynamic_params).fetchnumpy() if dynamic_params else db.execute(query).fetchnumpy()
+    except duckdb.OutOfMemoryException as exc:
+        raise FeaturesOutOfMemory(
+            f"computing the features needs more memory than FEATURES_MEMORY ({memory}) allows: raise that setting"
+        ) from exc
     finally:
         db.close()
     features = [*d.FIXED, *dynamic]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cdp.features.compute import FeaturesOutOfMemory
 from cdp.features.selectors import customer_features, feature_matrix
 from cdp.features.services import feature_snapshot_create, features_compute
 from cdp.models import Category, CustomerFeatures, FeatureSnapshot, Product, Receipt, ReceiptLine, Store
@@ -119,6 +120,14 @@ def test_nothing_at_or_after_the_date_moves_a_feature(catalogue):
     after = features_compute(as_of=AS_OF)
     assert after.names == before.names
     assert (after.values == before.values).all()
+
+
+def test_rows_that_do_not_fit_the_memory_setting_give_an_error_naming_it(catalogue, settings):
+    anne = profiled(CustomerFactory())
+    buy(anne, dt.datetime(2025, 3, 1, 10, tzinfo=PARIS), [(catalogue["bread"], 1, 200, 0)])
+    settings.FEATURES_MEMORY = "1KB"
+    with pytest.raises(FeaturesOutOfMemory, match=r"FEATURES_MEMORY \(1KB\) allows: raise that setting"):
+        features_compute(as_of=AS_OF)
 
 
 def test_customers_who_objected_or_are_restricted_are_never_in_a_snapshot(catalogue):
