@@ -47,7 +47,8 @@ def csv_row(lead: BriefLead) -> list:
         lead.rank, d.get("customer_id", ""), d.get("name", ""), d.get("city", ""), contacts.get("email", ""),
         contacts.get("phone", ""), contacts.get("address", ""), d.get("segment", ""), d.get("segment_description", ""),
         d.get("spend_12_months", ""), d.get("receipts_12_months", ""), _churn(d), "; ".join(d.get("churn_reasons", [])),
-        "" if d.get("expected_value") is None else d["expected_value"], _purchases(d), d.get("offer", ""),
+        d.get("predicted_value", "" if d.get("expected_value") is None else d["expected_value"]), _purchases(d),
+        d.get("offer", ""),
         d.get("rule", ""), d.get("arm", ""), d.get("message", ""),
     ]  # fmt: skip
 
@@ -133,6 +134,8 @@ def brief_pdf(brief: Brief) -> bytes:
             why += f"; churn risk {_churn(d)}"
             if d.get("churn_reasons"):
                 why += ": " + ", ".join(d["churn_reasons"])
+        if d.get("predicted_value"):
+            why += f"; predicted to spend {d['predicted_value']} in the next {settings.CLV_HORIZON_DAYS} days"
         lines.append(Paragraph(_p(why + "."), small))
         if d.get("last_purchases"):
             lines.append(Paragraph(_p("Last purchases: " + _purchases(d)), small))

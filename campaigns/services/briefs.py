@@ -216,6 +216,9 @@ def _lead(pk, customer: dict, member: dict, context: dict) -> dict:
         lead["churn_band"] = found.get("churn_band") or ""
         lead["churn_reasons"] = list(found.get("churn_reasons") or [])
         lead["expected_value"] = found.get("expected_value")
+        if found.get("expected_value") is not None:  # in the currency's units: written as money, like the spend
+            minor = round(float(found["expected_value"]) * 10 ** currency_exponent(currency))
+            lead["predicted_value"] = format_minor(minor, currency)
         lead["next_order_date"] = str(found.get("next_order_date") or "")
     return lead
 
