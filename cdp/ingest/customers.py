@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from cdp.db import Row, history_insert, objects_insert, reserve_ids, rows_update
 from cdp.identity import customers_refresh_golden, golden_values
+from cdp.identity.at_import import identity_match_new_records
 from cdp.identity.merging import merge_events_at_creation, merge_groups
-from cdp.identity.services import MATCH_KEY_FIELDS, identity_match_new_records, record_set_match_keys
+from cdp.identity.services import MATCH_KEY_FIELDS, record_set_match_keys
 from cdp.ingest.rows import CustomerRow
 from cdp.models import Customer, Identifier, Interaction, MergeReview, PersonFields, Receipt, Source, SourceRecord
 from cdp.profile.search import customer_search_key, customer_search_key_reversed
