@@ -72,7 +72,8 @@ def _top_level_categories() -> dict[int, tuple[str, str]]:
 
 
 def extract(*, as_of: dt.datetime, customers, since_events: dt.datetime, folder: Path | None = None) -> Extract:
-    """Write the rows features need, before `as_of`, of the customers of the queryset `customers`."""
+    """Write the rows features need, before `as_of`, of the customers of the queryset `customers` (and of no one
+    else: the database filters them, so a retailer whose customers mostly may not be profiled writes little)."""
     folder = Path(folder or tempfile.mkdtemp(prefix="clientele-features-"))
     paths = Extract(
         folder=folder,
@@ -83,21 +84,22 @@ def extract(*, as_of: dt.datetime, customers, since_events: dt.datetime, folder:
         interactions=folder / "interactions.csv",
     )
     ids_sql, ids_params = customers.values("pk").query.sql_with_params()
-    _write_query(paths.customers, ids_sql, list(ids_params))
+    ids_params = list(ids_params)
+    _write_query(paths.customers, ids_sql, ids_params)
     receipt, line, interaction = _table(Receipt), _table(ReceiptLine), _table(Interaction)
     # as the database stores a moment (SQLite: UTC text, compared as text)
     as_of, since_events = (connection.ops.adapt_datetimefield_value(moment) for moment in (as_of, since_events))
     _write_query(
         paths.receipts,
         f"SELECT r.id, r.customer_id, r.purchased_at, r.store_id, r.channel, r.total_minor, r.discount_minor, "
-        f"r.item_count FROM {receipt} r WHERE r.customer_id IS NOT NULL AND r.purchased_at < %s",
-        [as_of],
+        f"r.item_count FROM {receipt} r WHERE r.customer_id IN ({ids_sql}) AND r.purchased_at < %s",
+        [*ids_params, as_of],
     )
     _write_query(
         paths.lines,
         f"SELECT l.receipt_id, l.product_id, l.quantity, l.amount_minor, l.discount_minor FROM {line} l "
-        f"JOIN {receipt} r ON r.id = l.receipt_id WHERE r.customer_id IS NOT NULL AND r.purchased_at < %s",
-        [as_of],
+        f"JOIN {receipt} r ON r.id = l.receipt_id WHERE r.customer_id IN ({ids_sql}) AND r.purchased_at < %s",
+        [*ids_params, as_of],
     )
     top = _top_level_categories()
     _write_rows(
@@ -107,8 +109,8 @@ def extract(*, as_of: dt.datetime, customers, since_events: dt.datetime, folder:
     _write_query(
         paths.interactions,
         f"SELECT i.customer_id, i.occurred_at, i.type, i.channel FROM {interaction} i "
-        f"WHERE i.customer_id IS NOT NULL AND i.occurred_at < %s AND i.occurred_at >= %s",
-        [as_of, since_events],
+        f"WHERE i.customer_id IN ({ids_sql}) AND i.occurred_at < %s AND i.occurred_at >= %s",
+        [*ids_params, as_of, since_events],
     )
     return paths
 
