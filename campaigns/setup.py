@@ -43,4 +43,9 @@ def register() -> None:
     # After segmentation (40) and scoring, before the DPO's requests (95): the requests' objection and restriction
     # then apply to a campaign already run, as they would in life.
     register_demo_step(60, "campaign", _campaign_step)
+    # Past campaigns' treatment and control groups teach the scores how customers respond to an offer.
+    from campaigns.selectors import offer_histories
+    from segments.offer_history import offer_history_provider
+
+    offer_history_provider(offer_histories)
     register_home_section(key="briefs", template="campaigns/home_briefs.html", context=_home_briefs)

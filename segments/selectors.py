@@ -146,6 +146,9 @@ SCORE_FIELDS = {
     "purchase_probability": ("propensity", "score"),
     "discount_purchase_probability": ("propensity", "discount_purchase_probability"),
     "discount_share": ("propensity", "discount_share"),
+    "offered_purchase_probability": ("propensity", "offered_purchase_probability"),
+    "not_offered_purchase_probability": ("propensity", "not_offered_purchase_probability"),
+    "offer_uplift": ("propensity", "offer_uplift"),
     "expected_purchases": ("clv", "expected_purchases"),
     "p_alive": ("clv", "p_alive"),
     "expected_value": ("clv", "score"),
@@ -268,6 +271,7 @@ def prediction_columns(versions: list[ModelVersion]) -> list[str]:
             targets = version.parameters.get("targets", [])
             columns += [f"{CATEGORY_FIELD}{c}" for c in version.parameters.get("categories", [])
                         if f"{CATEGORY_FIELD}{c}" in targets]  # fmt: skip
+            columns += version.parameters.get("offer_response", [])
     return columns
 
 

@@ -13,6 +13,7 @@ SCORE_FIELDS = (
     "p_alive",
     "expected_value",
     "historic_value",
+    "offer_uplift",
 )
 
 

@@ -7,8 +7,10 @@ response to discounts.
    discount (`discount_purchase_probability`); a quarter held out, ROC-AUC and top-decile lift stored beside a
    baseline (recency for buying at all, the customer's past share of the category, their past discount share).
 3. Discount response: `discount_share` is the share of the customer's spend that was discounted (from the receipts'
-   discount fields). The probability of buying when offered a discount against not offered needs who was offered
-   one: campaigns (issue 18) will record it; until then it is not estimated.
+   discount fields), and, learnt from past campaigns' treatment and control groups (``segments.services.offers``),
+   the probability of buying in a campaign's window when offered (`offered_purchase_probability`), when not
+   (`not_offered_purchase_probability`) and their difference (`offer_uplift`). Without such a campaign the
+   version's metrics say why these are not estimated, and the other figures stand.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from django.conf import settings
 
 from cdp.features.compute import FeatureMatrix
-from segments.services import learning
+from segments.services import learning, offers
 from segments.services.scoring_base import Context, Fitted, NotEnoughData, Predictions
 
 CATEGORY_PREFIX = "share_category_"
@@ -62,6 +64,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         )
     train_rows, validation_rows = learning.sample_split(targets[ANY], limit=settings.SCORES_FIT_SAMPLE, seed=ctx.seed)
     models, validation, skipped = {}, {}, {}
+    metrics: dict = {"validation": validation, "skipped": skipped}
     for name, y in targets.items():
         positives = int(y[train_rows].sum())
         if min(positives, len(train_rows) - positives) < MIN_POSITIVES:
@@ -75,7 +78,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         validation[name] = learning.classification_metrics(
             yv, learning.probabilities(model, x[validation_rows]), calibration=name == ANY
         ) | {"baseline_roc_auc": learning.ranking_auc(yv, _baseline(name, x[validation_rows], names))}
-    metrics: dict = {"validation": validation, "skipped": skipped}
+    offer_models, metrics["offer_response"] = offers.fit(ctx, names, ctx.moment)
     if ctx.backtest:
         after = ctx.outcomes(ctx.moment, ctx.moment + dt.timedelta(days=horizon), categories=True)
         xb = learning.aligned(ctx.scoring, names)
@@ -89,6 +92,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         "horizon_days": horizon,
         "training_cut": cut.isoformat(),
         "targets": list(models),
+        "offer_response": list(offers.FIELDS) if offer_models else [],
         "categories": categories,
         "features": names,
         "estimator": {"max_iter": MAX_ITER, "learning_rate": 0.05, "early_stopping": True},
@@ -98,7 +102,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         algorithm="HistGradientBoostingClassifier per target",
         parameters=parameters,
         metrics=metrics,
-        artefact={"models": models, "names": names},
+        artefact={"models": models, "names": names, "offers": offer_models},
         customers=len(train.customer_ids),
         training_start=None,
         training_end=ctx.moment,
@@ -109,6 +113,7 @@ def predict(artefact: dict, matrix: FeatureMatrix, currency: str, as_of: dt.date
     names = artefact["names"]
     x = learning.aligned(matrix, names)
     figures = {name: learning.probabilities(model, x) for name, model in artefact["models"].items()}
+    figures |= offers.predict(artefact.get("offers"), x)
     discount_share = x[:, names.index("discount_share")]
     score = figures.get(ANY, np.zeros(len(x)))
     details = []
