@@ -121,6 +121,28 @@ def _stores_by_traffic() -> list[Store]:
     return [stores[pk] for pk in ids if stores[pk].kind == Store.Kind.STORE] or [stores[pk] for pk in ids]
 
 
+def _learn_offer_response(ctx: DemoContext) -> None:
+    """With the campaign's window over, propensity is fitted again: it learns from the control group how each
+    customer responds to an offer (segments.services.offers)."""
+    from segments.models import ModelVersion
+    from segments.services.scoring import scores_run
+
+    if not ModelVersion.objects.filter(kind="propensity", is_active=True).exists():
+        return
+    version = scores_run(kinds=["propensity"]).versions[0]
+    response = version.metrics.get("offer_response") or {}
+    if version.status != ModelVersion.Status.SUCCEEDED:
+        ctx.write(f"  propensity after the campaign: {version.message}")
+    elif "not_estimated" in response:
+        ctx.write(f"  propensity after the campaign: offer response not estimated ({response['not_estimated']})")
+    else:
+        held = response["held_out_uplift"]
+        ctx.write(
+            f"  {version.name}: offer response learnt from the campaign's groups; held-out customers predicted to "
+            f"gain most bought {held['top_half']:+.1%} more when offered, the others {held['bottom_half']:+.1%}"
+        )
+
+
 def campaign_step(ctx: DemoContext) -> str:
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is not None:
@@ -136,6 +158,7 @@ def campaign_step(ctx: DemoContext) -> str:
         f"(95% CI {conversion['ci'][0]:+.1%} to {conversion['ci'][1]:+.1%}); the personas' truth "
         f"{truth.get('conversion_uplift', 0):+.1%}"
     )
+    _learn_offer_response(ctx)
     briefs = []
     if not settings.PRODUCTION:
         stores = _stores_by_traffic()

@@ -1,6 +1,8 @@
-"""The 360° profile's churn-risk and lifetime-value panels: what the active model versions say of one customer.
+"""The 360° profile's churn-risk, lifetime-value and propensity panels: what the active model versions say of one
+customer.
 
-Both panels read one cached answer per customer (``scores_of_customer``): the page's query count grows by two.
+The panels read one cached answer per customer (``scores_of_customer``), and the propensity panel its categories'
+names: the page's query count grows by three.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from cdp.money import format_minor, to_minor
 
 CHURN_TEMPLATE = "segments/panel_churn.html"
 VALUE_TEMPLATE = "segments/panel_value.html"
+PROPENSITY_TEMPLATE = "segments/panel_propensity.html"
+CATEGORY_PREFIX = "purchase_probability_"
+TOP_CATEGORIES = 3
+OFFER_CHANGES_LITTLE = 0.02  # an offer adding less than two points to the chance of buying changes little
 _CACHE = "_segments_scores"
 
 
@@ -45,6 +51,30 @@ def value_panel_context(customer) -> dict:
     return {"found": found}
 
 
+def propensity_panel_context(customer) -> dict:
+    """The chance of buying, the categories most likely bought (by their names) and the response to an offer."""
+    from cdp.models import Category
+
+    found = dict(_scores(customer)["propensity"])
+    figures = found.get("figures") or {}
+    if figures:
+        chances = sorted(
+            ((key[len(CATEGORY_PREFIX) :], value) for key, value in figures.items() if key.startswith(CATEGORY_PREFIX)),
+            key=lambda item: -item[1],
+        )[:TOP_CATEGORIES]
+        names = dict(Category.objects.filter(key__in=[key for key, _ in chances]).values_list("key", "name"))
+        found["categories"] = [{"name": names.get(key, key), "probability": value} for key, value in chances]
+        uplift = figures.get("offer_uplift")
+        if uplift is not None:
+            found["offer"] = {
+                "offered": figures["offered_purchase_probability"],
+                "not_offered": figures["not_offered_purchase_probability"],
+                "points": abs(round(uplift * 100)),
+                "effect": "little" if abs(uplift) < OFFER_CHANGES_LITTLE else "adds" if uplift > 0 else "puts_off",
+            }
+    return {"found": found}
+
+
 def _api(found: dict) -> dict:
     out = {"status": found["status"]}
     if found.get("message"):
@@ -68,3 +98,7 @@ def churn_panel_api(customer) -> dict:
 
 def value_panel_api(customer) -> dict:
     return _api(_scores(customer)["clv"])
+
+
+def propensity_panel_api(customer) -> dict:
+    return _api(_scores(customer)["propensity"])

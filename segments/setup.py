@@ -90,6 +90,14 @@ def register() -> None:
         api=profile_panels.value_panel_api,
     )
     register_profile_panel(
+        key="propensity",
+        title=_("Next purchase"),
+        order=45,
+        template=profile_panels.PROPENSITY_TEMPLATE,
+        context=profile_panels.propensity_panel_context,
+        api=profile_panels.propensity_panel_api,
+    )
+    register_profile_panel(
         key="segment",
         title=_("Segment"),
         order=20,

@@ -115,7 +115,7 @@ def test_profile_page_shows_the_360_view(crm_client, customer):
     assert '<svg class="spend-chart"' in body
     assert 'data-panel="consents"' in body
     assert "None recorded." in body
-    assert body.count("Not computed yet.") == 5  # segment, churn risk, lifetime value, next best products, moments
+    assert body.count("Not computed yet.") == 6  # segment, churn, value, next purchase, next best products, moments
     assert "style=" not in body
 
 

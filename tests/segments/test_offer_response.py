@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import random
 
 import pytest
 
@@ -14,23 +13,16 @@ from django.core.management import call_command
 
 from campaigns.models import AudienceMember, DecisionRule
 from campaigns.services.launch import campaign_create, campaign_launch
-from cdp.demo.behaviours import LINE_COLUMNS
 from cdp.models import SourceRecord
 from segments.offer_history import NO_CAMPAIGN
 from segments.selectors import latest_scores
 from segments.services.offers import FIELDS, NOT_OFFERED, OFFERED, UPLIFT
 from segments.services.scoring import scores_run
 from tests.campaigns.retailer import CHANNEL, PURPOSE
-from tests.cdp.importing import run_command
-from tests.segments.scoring_data import END, import_retailer, small_retailer_settings, write_retailer
+from tests.segments.offer_data import CAMPAIGN, START, build_responded
+from tests.segments.scoring_data import write_retailer
 
 pytestmark = pytest.mark.django_db
-
-START = END + dt.timedelta(days=1)
-DAYS = 14
-# persona -> chance of buying in the window (offered, not offered)
-CHANCES = {"bargain_hunter": (0.9, 0.1)}
-OTHERS = (0.35, 0.35)
 
 
 @pytest.fixture(scope="module")
@@ -38,52 +30,10 @@ def files(tmp_path_factory):
     return write_retailer(tmp_path_factory.mktemp("offer-retailer"), per_persona=60)
 
 
-def _email_consents(path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["customer_external_id", "purpose", "channel", "status", "timestamp", "source", "policy_version"]
-        )
-        for external_id in SourceRecord.objects.values_list("external_id", flat=True):
-            writer.writerow([external_id, PURPOSE, CHANNEL, "granted", "2025-01-02T09:00:00+01:00", "web", "1"])
-
-
-def _respond(path, campaign, truth: dict[str, str], seed: int = 5) -> None:
-    """Each member buys in the window with their persona's chance for their group."""
-    rng = random.Random(seed)
-    members = AudienceMember.objects.filter(campaign=campaign).values_list("customer_id", "group")
-    groups = dict(members)
-    rows = []
-    for external_id, customer in SourceRecord.objects.values_list("external_id", "customer_id"):
-        if customer not in groups:
-            continue
-        offered, not_offered = CHANCES.get(truth[external_id], OTHERS)
-        if rng.random() < (offered if groups[customer] == AudienceMember.Group.TREATMENT else not_offered):
-            moment = dt.datetime.combine(START + dt.timedelta(days=rng.randrange(DAYS)), dt.time(18), dt.UTC)
-            rows.append((f"C{len(rows):06d}", 1, external_id, moment.isoformat(), "S1", "store", "GROC-001",
-                         "grocery item", "grocery", 1, "12.00", "0.00"))  # fmt: skip
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(LINE_COLUMNS)
-        writer.writerows(rows)
-
-
 @pytest.fixture
 def responded(files, settings, tmp_path):
     # given the five-behaviour retailer, a campaign to everyone with half held out, and the response in its window
-    small_retailer_settings(settings)
-    settings.OFFER_RESPONSE_MIN_GROUP = 40
-    import_retailer(files)
-    _email_consents(tmp_path / "email.csv")
-    assert run_command("import_consents", tmp_path / "email.csv", "crm")[0] == 0
-    campaign = campaign_create(
-        name="New year offer", purpose=PURPOSE, channel=CHANNEL, starts_on=START,
-        ends_on=START + dt.timedelta(days=DAYS - 1), control_share=0.5, seed=3, default_offer="-10% voucher",
-    )  # fmt: skip
-    campaign_launch(campaign=campaign)
-    _respond(tmp_path / "response.csv", campaign, files.truth)
-    assert run_command("import_transactions", tmp_path / "response.csv", "crm")[0] == 0
-    return campaign
+    return build_responded(files, settings, tmp_path)
 
 
 def _persona_of(files) -> dict:
@@ -98,7 +48,7 @@ def test_the_uplift_is_found_where_the_offer_changes_buying(responded, files):
     assert version.status == "succeeded", version.message
     response = version.metrics["offer_response"]
     assert "not_estimated" not in response, response
-    assert response["campaigns"][0]["name"] == "New year offer"
+    assert response["campaigns"][0]["name"] == CAMPAIGN
     # then every scored customer has the three figures, and offered − not offered = uplift
     persona_of = _persona_of(files)
     scores = latest_scores(list(persona_of))
