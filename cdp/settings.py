@@ -386,10 +386,10 @@ CHURN_BAND_HIGH = env.float("CHURN_BAND_HIGH", default=0.7)
 PROPENSITY_HORIZON_DAYS = env.int("PROPENSITY_HORIZON_DAYS", default=30)
 # Response to an offer, learnt from the latest OFFER_RESPONSE_CAMPAIGNS campaigns with a control group: estimated
 # when each group (offered, control) holds OFFER_RESPONSE_MIN_GROUP customers; OFFER_RESPONSE_C is the logistic
-# regressions' inverse regularisation (small: control groups are small).
+# regression's inverse regularisation (segments.services.offers).
 OFFER_RESPONSE_CAMPAIGNS = env.int("OFFER_RESPONSE_CAMPAIGNS", default=5)
 OFFER_RESPONSE_MIN_GROUP = env.int("OFFER_RESPONSE_MIN_GROUP", default=100)
-OFFER_RESPONSE_C = env.float("OFFER_RESPONSE_C", default=0.1)
+OFFER_RESPONSE_C = env.float("OFFER_RESPONSE_C", default=0.3)
 CLV_HORIZON_DAYS = env.int("CLV_HORIZON_DAYS", default=365)
 CLV_ANNUAL_DISCOUNT_RATE = env.float("CLV_ANNUAL_DISCOUNT_RATE", default=0.10)
 

@@ -8,10 +8,11 @@ would buy anyway.
    OFFER_RESPONSE_CAMPAIGNS of them.
 2. Each member's features as of the campaign's first day (nothing later is read); the label is a purchase in the
    window. Members who had never bought before the window are left out, as every score leaves them out.
-3. The two-model method: one regularised logistic regression per group, on signed-log, standardised features (control
-   groups are small; a shallow, regularised model is what they support). A quarter of each group is held out: the
-   ROC-AUC of each model in its own group, and the uplift actually observed among the held-out customers ranked by
-   predicted uplift (the top half's treatment-minus-control conversion against the bottom half's).
+3. One regularised logistic regression on signed-log, standardised features, the offer and their interactions
+   (``OfferModel``: control groups are small, and a shared baseline with a shrunk offer effect is what they
+   support). A quarter of each group is held out: the ROC-AUC of each figure in its own group, and the uplift
+   actually observed among the held-out customers ranked by predicted uplift (the top half's treatment-minus-control
+   conversion against the bottom half's).
 4. Not estimated, and the version says why, when there is no such campaign or a group has fewer than
    OFFER_RESPONSE_MIN_GROUP customers or fewer than MIN_OUTCOMES buyers or non-buyers.
 """
@@ -22,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from django.conf import settings
@@ -34,6 +36,7 @@ NOT_OFFERED = "not_offered_purchase_probability"
 UPLIFT = "offer_uplift"
 FIELDS = (OFFERED, NOT_OFFERED, UPLIFT)
 MIN_OUTCOMES = 10
+INTERACTION_SCALE = 0.3
 
 
 @dataclass
@@ -78,10 +81,34 @@ def _problem(rows: OfferRows) -> str | None:
     return None
 
 
-def _model(seed: int) -> Pipeline:
-    model = learning.logistic(seed)
-    model.set_params(logistic__C=settings.OFFER_RESPONSE_C)
-    return model
+class OfferModel:
+    """One logistic regression over every member: the features, the offer, and the offer × each feature, the latter
+    shrunk by INTERACTION_SCALE (a stronger penalty on them). The chance of buying without an offer is learnt from
+    both groups; the offer's effect from the difference between them, kept small unless the data insist.
+
+    Measured on the demo's campaign (853 members, 171 in the control group), against the personas' true uplift: two
+    separate models per group (the plain two-model method) correlate 0.15 with the truth and spread customers from
+    -47 to +50 points (1st and 99th percentiles); this one correlates 0.19, from -15 to +29 points."""
+
+    def __init__(self, seed: int, c: float) -> None:
+        self.prepare = Pipeline(learning.logistic(seed).steps[:-1])  # signed logarithm, then scaling
+        self.logistic = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+
+    def _design(self, z: np.ndarray, offered: np.ndarray) -> np.ndarray:
+        t = offered.astype(float)[:, None]
+        return np.hstack([z, t, INTERACTION_SCALE * t * z])
+
+    def fit(self, x: np.ndarray, offered: np.ndarray, bought: np.ndarray) -> OfferModel:
+        z = self.prepare.fit_transform(x)
+        self.logistic.fit(self._design(z, offered), bought)
+        return self
+
+    def probabilities(self, x: np.ndarray, offered: bool) -> np.ndarray:
+        z = self.prepare.transform(x)
+        design = self._design(z, np.full(len(z), offered))
+        if len(self.logistic.classes_) < 2:
+            return np.full(len(z), float(self.logistic.classes_[0]))
+        return self.logistic.predict_proba(design)[:, 1]
 
 
 def observed_uplift(bought: np.ndarray, offered: np.ndarray, predicted: np.ndarray) -> dict:
@@ -97,8 +124,8 @@ def observed_uplift(bought: np.ndarray, offered: np.ndarray, predicted: np.ndarr
     return out
 
 
-def fit(ctx, names: list[str], before: dt.datetime) -> tuple[dict | None, dict]:
-    """The two models and their metrics, or (None, why not)."""
+def fit(ctx, names: list[str], before: dt.datetime) -> tuple[OfferModel | None, dict]:
+    """The model and its metrics, or (None, why not)."""
     rows = offer_rows(ctx, names, before)
     if isinstance(rows, str):
         return None, {"not_estimated": rows}
@@ -110,30 +137,23 @@ def fit(ctx, names: list[str], before: dt.datetime) -> tuple[dict | None, dict]:
     for mask in (rows.offered, ~rows.offered):  # a quarter of each group
         members = np.flatnonzero(mask)
         held[rng.choice(members, size=len(members) // 4, replace=False)] = True
-    models, metrics = {}, {"campaigns": rows.campaigns}
-    for key, mask in ((OFFERED, rows.offered), (NOT_OFFERED, ~rows.offered)):
-        train = mask & ~held
-        models[key] = _model(ctx.seed).fit(rows.x[train], rows.bought[train])
-        validation = mask & held
-        metrics[key] = learning.classification_metrics(
-            rows.bought[validation], learning.probabilities(models[key], rows.x[validation]), calibration=False
-        ) | {"trained": int(train.sum())}
+    c = settings.OFFER_RESPONSE_C
+    model = OfferModel(ctx.seed, c).fit(rows.x[~held], rows.offered[~held], rows.bought[~held])
+    metrics: dict = {"campaigns": rows.campaigns, "method": {"C": c, "interaction_scale": INTERACTION_SCALE}}
     x = rows.x[held]
-    predicted = learning.probabilities(models[OFFERED], x) - learning.probabilities(models[NOT_OFFERED], x)
-    metrics["held_out_uplift"] = observed_uplift(rows.bought[held], rows.offered[held], predicted)
-    metrics["observed_uplift"] = float(
-        rows.bought[rows.offered].mean() - rows.bought[~rows.offered].mean()
-    )  # all members, for reference
+    offered_p, not_offered_p = model.probabilities(x, True), model.probabilities(x, False)
+    for key, mask, p in ((OFFERED, rows.offered[held], offered_p), (NOT_OFFERED, ~rows.offered[held], not_offered_p)):
+        metrics[key] = learning.classification_metrics(rows.bought[held][mask], p[mask], calibration=False)
+    metrics["held_out_uplift"] = observed_uplift(rows.bought[held], rows.offered[held], offered_p - not_offered_p)
+    metrics["observed_uplift"] = float(rows.bought[rows.offered].mean() - rows.bought[~rows.offered].mean())
+    metrics["members"] = {"offered": int(rows.offered.sum()), "control": int((~rows.offered).sum())}
     # Refit on every member for scoring: the held-out quarter only measured.
-    for key, mask in ((OFFERED, rows.offered), (NOT_OFFERED, ~rows.offered)):
-        models[key] = _model(ctx.seed).fit(rows.x[mask], rows.bought[mask])
-    return models, metrics
+    return OfferModel(ctx.seed, c).fit(rows.x, rows.offered, rows.bought), metrics
 
 
-def predict(models: dict | None, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Per customer: the probability of buying when offered, when not, and the difference ({} without models)."""
-    if not models:
+def predict(model: OfferModel | None, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Per customer: the probability of buying when offered, when not, and the difference ({} without a model)."""
+    if model is None:
         return {}
-    offered = learning.probabilities(models[OFFERED], x)
-    not_offered = learning.probabilities(models[NOT_OFFERED], x)
+    offered, not_offered = model.probabilities(x, True), model.probabilities(x, False)
     return {OFFERED: offered, NOT_OFFERED: not_offered, UPLIFT: offered - not_offered}
