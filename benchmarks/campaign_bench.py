@@ -221,7 +221,55 @@ def _truth(seeds: int, data_dir: Path) -> dict:
             "segments_conversion_hold": sum(_holds(truth, s, s["segment"], "conversion") for s in segments),
             "segments_revenue_hold": sum(_holds(truth, s, s["segment"], "revenue_per_customer") for s in segments),
         })  # fmt: skip
-    return {"rows": rows}
+    return {"rows": rows, "offer_response": _offer_response(data_dir)}
+
+
+def _offer_response(data_dir: Path) -> dict:
+    """Propensity fitted after the campaigns: the offer response it learnt from their control groups, per customer,
+    against the true uplift of the customer's persona (cdp.demo.campaign.RESPONSES)."""
+    import csv
+    from collections import Counter, defaultdict
+
+    import numpy as np
+
+    from cdp.demo.campaign import RESPONSES
+    from cdp.models import SourceRecord
+    from segments.selectors import latest_scores
+    from segments.services.scoring import scores_run
+
+    version = scores_run(kinds=["propensity"]).versions[0]
+    response = version.metrics.get("offer_response") or {}
+    if "not_estimated" in response:
+        return {"not_estimated": response["not_estimated"]}
+    with (data_dir / "truth" / "persons.csv").open(encoding="utf-8", newline="") as handle:
+        persona_of_person = {row["person_id"]: row["persona"] for row in csv.DictReader(handle)}
+    with (data_dir / "truth" / "records.csv").open(encoding="utf-8", newline="") as handle:
+        person_of = {(row["source"], row["external_id"]): row["person_id"] for row in csv.DictReader(handle)}
+    votes: dict = defaultdict(Counter)
+    for customer, source, external_id in SourceRecord.objects.values_list("customer_id", "source__key", "external_id"):
+        if (person := person_of.get((source, external_id))) is not None:
+            votes[customer][persona_of_person[person]] += 1
+    persona = {customer: counted.most_common(1)[0][0] for customer, counted in votes.items()}
+    scores = latest_scores(list(persona))
+    by_persona: dict = defaultdict(list)
+    predicted, true = [], []
+    for customer, row in scores.items():
+        if "offer_uplift" in row and persona[customer] in RESPONSES:
+            by_persona[persona[customer]].append(row["offer_uplift"])
+            predicted.append(row["offer_uplift"])
+            true.append(RESPONSES[persona[customer]].uplift)
+    return {
+        "version": version.name,
+        "members": response["members"],
+        "campaigns": len(response["campaigns"]),
+        "held_out": response["held_out_uplift"],
+        "customers": len(predicted),
+        "correlation": float(np.corrcoef(predicted, true)[0, 1]),
+        "personas": {
+            name: [len(values), float(np.mean(values)), RESPONSES[name].uplift]
+            for name, values in sorted(by_persona.items())
+        },
+    }
 
 
 TRUTH_KEYS = {"conversion": "conversion_uplift", "revenue_per_customer": "revenue_per_customer_uplift"}
@@ -283,10 +331,31 @@ def run(args) -> str:
         lines += [
             "",
             f"Per segment, {held} of {total} intervals hold the truth ({held / max(total, 1):.0%}; 95% expected).",
+            "",
         ]
+        lines += _offer_lines(result["offer_response"])
     lines.append("")
     lines.append("`benchmarks/run.py campaigns` (options `--campaign-*`).")
     return "\n".join(lines)
+
+
+def _offer_lines(found: dict) -> list[str]:
+    if "not_estimated" in found:
+        return [f"Offer response after these campaigns: not estimated ({found['not_estimated']}).", ""]
+    held = found["held_out"]
+    members = found["members"]
+    return [
+        f"Offer response (`score propensity` after these campaigns, {found['version']}): learnt from the latest "
+        f"{found['campaigns']} campaigns' {members['offered']:,} offered and {members['control']:,} control members; "
+        f"predicted uplift of {found['customers']:,} customers against their persona's true uplift: correlation "
+        f"{found['correlation']:.2f}. Held-out members predicted to gain most: {held['top_half']:+.1%} observed, "
+        f"the others {held['bottom_half']:+.1%}.",
+        "",
+        "| persona | customers | predicted uplift (mean) | true uplift |",
+        "|---|---|---|---|",
+        *(f"| {name} | {n:,} | {mean:+.1%} | {true:+.1%} |" for name, (n, mean, true) in found["personas"].items()),
+        "",
+    ]
 
 
 def _written(populated: dict) -> str:
