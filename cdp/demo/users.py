@@ -10,6 +10,14 @@ from cdp.roles import ROLE_SALES, ROLES
 
 DEMO_PASSWORD = "clientele-demo"  # noqa: S105 - demo accounts exist only outside production
 EXTRA_SALES_REPS = ("sales2",)
+# username -> (first name, last name): people's names on the pages ("Welcome, Sophie"), in briefs and in the audit
+NAMES = {
+    "crm": ("Claire", "Moreau"),
+    "marketing": ("Marc", "Lefebvre"),
+    "sales": ("Sophie", "Martin"),
+    "sales2": ("Samir", "Benali"),
+    "dpo": ("Delphine", "Rousseau"),
+}
 
 
 @transaction.atomic
@@ -18,7 +26,8 @@ def demo_users_create(*, password: str = DEMO_PASSWORD) -> list[str]:
     user_model = get_user_model()
     names = []
     for username, role in (*((role, role) for role in ROLES), *((rep, ROLE_SALES) for rep in EXTRA_SALES_REPS)):
-        user, _ = user_model.objects.get_or_create(username=username, defaults={"first_name": username.upper()})
+        first, last = NAMES.get(username, (username.capitalize(), ""))
+        user, _ = user_model.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
         # Sales reps use the web pages only; the other roles work in the admin too.
         user.is_staff = role != ROLE_SALES
         user.set_password(password)
