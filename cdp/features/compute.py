@@ -225,40 +225,46 @@ LEFT JOIN event_stats v USING (customer)
 """
 
 
-def _dynamic(db) -> tuple[list[d.Feature], list[str], dict[str, str]]:
-    """Share and count features of the retailer's own top categories, channels and interaction types, with the SQL
-    of each column (a PIVOT per grain, joined on the customer)."""
-    features, selects = [], []
+def _dynamic(db) -> tuple[list[d.Feature], list[tuple[str, list[str]]], dict[str, str]]:
+    """Share and count features of the retailer's own top categories, channels and interaction types: per grain
+    (lines, receipts, interactions) one aggregation computing all of that grain's columns in a single pass, joined
+    on the customer. Returns the features, the grains as (SQL, its value columns in feature order), the parameters."""
+    features: list[d.Feature] = []
+    grains: list[tuple[str, list[str]]] = []
     categories = _top(
         db,
         "SELECT l.category, any_value(p.category_name) FROM lines l LEFT JOIN products p ON p.category = l.category "
         "WHERE l.category <> '' AND l.quantity > 0 GROUP BY l.category ORDER BY sum(l.amount) DESC",
         d.TOP_CATEGORIES,
     )
-    for index, (key, name) in enumerate(categories):
-        features.append(d.category_feature(key, name or key))
-        selects.append(
-            f"(SELECT customer, coalesce(sum(amount) FILTER (WHERE category = $c{index}) / "
-            f"nullif(sum(amount), 0), 0) AS v FROM lines WHERE quantity > 0 GROUP BY customer)"
-        )
+    if categories:
+        columns = [f"coalesce(sum(amount) FILTER (WHERE category = $c{i}) / nullif(sum(amount), 0), 0) AS v{i}"
+                   for i in range(len(categories))]  # fmt: skip
+        grains.append(
+            (f"SELECT customer, {', '.join(columns)} FROM lines WHERE quantity > 0 GROUP BY customer",
+             [f"v{i}" for i in range(len(categories))])
+        )  # fmt: skip
+        features += [d.category_feature(key, name or key) for key, name in categories]
     channels = _top(db, "SELECT channel FROM receipts GROUP BY channel ORDER BY count(*) DESC", d.TOP_CHANNELS)
     if len(channels) > 1:  # one channel says nothing
-        for index, (channel,) in enumerate(channels):
-            features.append(d.channel_feature(channel))
-            selects.append(
-                f"(SELECT customer, avg(CASE WHEN channel = $h{index} THEN 1.0 ELSE 0.0 END) AS v "
-                f"FROM receipts WHERE total >= 0 GROUP BY customer)"
-            )
+        columns = [f"avg(CASE WHEN channel = $h{i} THEN 1.0 ELSE 0.0 END) AS v{i}" for i in range(len(channels))]
+        grains.append(
+            (f"SELECT customer, {', '.join(columns)} FROM receipts WHERE total >= 0 GROUP BY customer",
+             [f"v{i}" for i in range(len(channels))])
+        )  # fmt: skip
+        features += [d.channel_feature(channel) for (channel,) in channels]
     types = _top(db, "SELECT type FROM events GROUP BY type ORDER BY count(*) DESC", d.TOP_EVENT_TYPES)
-    for index, (event_type,) in enumerate(types):
-        features.append(d.event_feature(event_type))
-        selects.append(
-            f"(SELECT customer, count(*) FILTER (WHERE type = $t{index}) AS v FROM events GROUP BY customer)"
-        )
+    if types:
+        columns = [f"count(*) FILTER (WHERE type = $t{i}) AS v{i}" for i in range(len(types))]
+        grains.append(
+            (f"SELECT customer, {', '.join(columns)} FROM events GROUP BY customer",
+             [f"v{i}" for i in range(len(types))])
+        )  # fmt: skip
+        features += [d.event_feature(event_type) for (event_type,) in types]
     parameters = {f"c{i}": key for i, (key, _) in enumerate(categories)}
     parameters |= {f"h{i}": channel for i, (channel,) in enumerate(channels)} if len(channels) > 1 else {}
     parameters |= {f"t{i}": event_type for i, (event_type,) in enumerate(types)}
-    return features, selects, parameters
+    return features, grains, parameters
 
 
 def compute(paths: Extract, *, as_of: dt.datetime, tz: str, currency_exponent: int, memory: str) -> FeatureMatrix:
@@ -273,12 +279,12 @@ def compute(paths: Extract, *, as_of: dt.datetime, tz: str, currency_exponent: i
             f"CREATE TABLE fixed AS {FIXED_SQL}",
             {"as_of": as_of, "as_of_local": as_of_local, "never": d.NEVER_DAYS},
         )
-        dynamic, selects, dynamic_params = _dynamic(db)
+        dynamic, grains, dynamic_params = _dynamic(db)
         select = ", ".join(f"f.{feature.name}" for feature in d.FIXED)
         joins = ""
-        for index, sql in enumerate(selects):
-            select += f", coalesce(x{index}.v, 0)"
-            joins += f" LEFT JOIN {sql} x{index} ON x{index}.customer = f.customer"
+        for index, (sql, columns) in enumerate(grains):
+            select += "".join(f", coalesce(x{index}.{column}, 0)" for column in columns)
+            joins += f" LEFT JOIN ({sql}) x{index} ON x{index}.customer = f.customer"
         query = f"SELECT f.customer, {select} FROM fixed f{joins} ORDER BY f.customer"
         result = db.execute(query, dynamic_params).fetchnumpy() if dynamic_params else db.execute(query).fetchnumpy()
     except duckdb.OutOfMemoryException as exc:
