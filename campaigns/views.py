@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.models import SCORE_FIELDS, Band, Brief, Campaign, DecisionRule
+from campaigns.models import SCORE_CHOICES, Band, Brief, Campaign, DecisionRule
 from campaigns.presentation import report_tables
 from campaigns.selectors import audience_by_segment, briefs_visible, campaigns_list, sales_reps
 from campaigns.services.audience import AudienceError, audience_build, reasons_text, segmentation_current
@@ -85,9 +85,7 @@ class CampaignForm(forms.Form):
 class RuleForm(forms.Form):
     name = forms.CharField(label=_("Rule"), max_length=150, required=False)
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
-    score_field = forms.ChoiceField(
-        label=_("Score"), choices=[("", "—"), *[(f, f) for f in SCORE_FIELDS]], required=False
-    )
+    score_field = forms.ChoiceField(label=_("Score"), choices=[("", "—"), *SCORE_CHOICES], required=False)
     band = forms.ChoiceField(label=_("Band"), choices=[("", "—"), *Band.choices], required=False)
     offer = forms.CharField(label=_("Offer"), max_length=200)
     message = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -2,9 +2,10 @@
 
 from campaigns.models.audience import AudienceMember, ContactRecord
 from campaigns.models.briefs import Brief, BriefDownload, BriefLead, CampaignResult
-from campaigns.models.campaign import SCORE_FIELDS, Band, Campaign, CampaignArm, DecisionRule
+from campaigns.models.campaign import SCORE_CHOICES, SCORE_FIELDS, Band, Campaign, CampaignArm, DecisionRule
 
 __all__ = [
+    "SCORE_CHOICES",
     "SCORE_FIELDS",
     "AudienceMember",
     "Band",

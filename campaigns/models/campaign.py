@@ -5,16 +5,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-SCORE_FIELDS = (
-    "churn_probability",
-    "purchase_probability",
-    "expected_purchases",
-    "p_alive",
-    "expected_value",
-    "historic_value",
-    "offer_uplift",
+# the scores a decision rule can band on, and how the pages name them
+SCORE_CHOICES = (
+    ("churn_probability", _("Churn risk")),
+    ("purchase_probability", _("Chance of buying")),
+    ("expected_purchases", _("Expected purchases")),
+    ("p_alive", _("Probability still a customer")),
+    ("expected_value", _("Predicted value")),
+    ("historic_value", _("Spent so far")),
+    ("offer_uplift", _("What an offer adds")),
 )
+SCORE_FIELDS = tuple(field for field, _label in SCORE_CHOICES)
 
 
 class Band(models.TextChoices):
@@ -107,7 +110,7 @@ class DecisionRule(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=150, blank=True)
     segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    score_field = models.CharField(max_length=30, blank=True, choices=[(f, f) for f in SCORE_FIELDS])
+    score_field = models.CharField(max_length=30, blank=True, choices=SCORE_CHOICES)
     band = models.CharField(max_length=10, blank=True, choices=Band.choices)
     offer = models.CharField(max_length=200)
     message = models.TextField(blank=True, help_text="Message template: {first_name}, {offer}, {segment}.")
