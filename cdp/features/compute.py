@@ -63,12 +63,12 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
             "nullstr='', auto_detect=false)"
         )
 
-    norm = "replace(lower(customer), '-', '')"  # PostgreSQL writes uuids with hyphens, SQLite without
-    source = csv(paths.customers, {"customer": "VARCHAR"})
-    db.execute(f"CREATE TABLE customers AS SELECT DISTINCT {norm} AS customer FROM {source}")
+    # rows name customers by their extract's key; PostgreSQL writes uuids with hyphens, SQLite without
+    source = csv(paths.customers, {"k": "BIGINT", "customer": "VARCHAR"})
+    db.execute(f"CREATE TABLE customers AS SELECT k, replace(lower(customer), '-', '') AS customer FROM {source}")
     db.execute(
         f"""CREATE TABLE receipts AS
-        SELECT r.id, {norm.replace("customer", "r.customer")} AS customer, r.purchased_at,
+        SELECT r.id, r.customer, r.purchased_at,
                timezone('{tz}', r.purchased_at) AS local_at, coalesce(r.store::VARCHAR, r.channel, '') AS store,
                coalesce(nullif(r.channel, ''), 'store') AS channel,
                r.total_minor / {scale} AS total, r.discount_minor / {scale} AS discount, r.items
@@ -77,7 +77,7 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
                 paths.receipts,
                 {
                     "id": "BIGINT",
-                    "customer": "VARCHAR",
+                    "customer": "BIGINT",
                     "purchased_at": "TIMESTAMPTZ",
                     "store": "BIGINT",
                     "channel": "VARCHAR",
@@ -86,8 +86,7 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
                     "items": "BIGINT",
                 },
             )
-        } r
-        SEMI JOIN customers c ON c.customer = {norm.replace("customer", "r.customer")}"""
+        } r"""
     )
     db.execute(
         f"""CREATE TABLE products AS SELECT * FROM {
@@ -114,14 +113,13 @@ def _load(db, paths: Extract, scale: float, tz: str) -> None:
     )
     db.execute(
         f"""CREATE TABLE events AS
-        SELECT {norm.replace("customer", "i.customer")} AS customer, i.occurred_at, i.type, i.channel
+        SELECT i.customer, i.occurred_at, i.type, i.channel
         FROM {
             csv(
                 paths.interactions,
-                {"customer": "VARCHAR", "occurred_at": "TIMESTAMPTZ", "type": "VARCHAR", "channel": "VARCHAR"},
+                {"customer": "BIGINT", "occurred_at": "TIMESTAMPTZ", "type": "VARCHAR", "channel": "VARCHAR"},
             )
-        } i
-        SEMI JOIN customers c ON c.customer = {norm.replace("customer", "i.customer")}"""
+        } i"""
     )
 
 
@@ -285,7 +283,9 @@ def compute(paths: Extract, *, as_of: dt.datetime, tz: str, currency_exponent: i
         for index, (sql, columns) in enumerate(grains):
             select += "".join(f", coalesce(x{index}.{column}, 0)" for column in columns)
             joins += f" LEFT JOIN ({sql}) x{index} ON x{index}.customer = f.customer"
-        query = f"SELECT f.customer, {select} FROM fixed f{joins} ORDER BY f.customer"
+        query = (
+            f"SELECT c.customer, {select} FROM fixed f JOIN customers c ON c.k = f.customer{joins} ORDER BY c.customer"
+        )
         result = db.execute(query, dynamic_params).fetchnumpy() if dynamic_params else db.execute(query).fetchnumpy()
     except duckdb.OutOfMemoryException as exc:
         raise FeaturesOutOfMemory(

@@ -41,13 +41,15 @@ def features_compute(*, as_of: dt.datetime, customers=None) -> FeatureMatrix:
     customers = customers if customers is not None else processable_customers()
     paths = extract(as_of=as_of, customers=customers, since_events=as_of - dt.timedelta(days=YEAR))
     try:
-        return compute(
+        matrix = compute(
             paths,
             as_of=as_of,
             tz=settings.TIME_ZONE,
             currency_exponent=currency_exponent(settings.CLIENTELE_CURRENCY),
             memory=settings.FEATURES_MEMORY,
         )
+        matrix.parameters["asked"] = paths.customer_count  # the customers asked for, bought or not
+        return matrix
     finally:
         shutil.rmtree(paths.folder, ignore_errors=True)
 
@@ -66,9 +68,8 @@ def feature_snapshot_create(*, as_of: dt.datetime | dt.date | None = None, actor
         as_of=moment, actor=actor, currency=settings.CLIENTELE_CURRENCY, time_zone=settings.TIME_ZONE
     )
     try:
-        customers = processable_customers()
-        processable = customers.count()
-        matrix = features_compute(as_of=moment, customers=customers)
+        matrix = features_compute(as_of=moment, customers=processable_customers())
+        processable = matrix.parameters["asked"]
         with transaction.atomic():
             rows = [
                 Row(id=None, snapshot_id=snapshot.pk, customer_id=customer, values=vector.tobytes())
