@@ -51,18 +51,28 @@ def bulk_insert(model: type[models.Model], field_names: Sequence[str], rows: Ite
                 row[index] = adapt(row[index])
         return row
 
-    count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(adapted(row))
-                    count += 1
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            batch = [adapted(row) for row in rows]
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)
-            count = len(batch)
+            return _copy_rows(cursor, table, columns, fields, rows)
+        placeholders = ", ".join(["%s"] * len(fields))
+        batch = [adapted(row) for row in rows]
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)
+    return len(batch)
+
+
+def _copy_rows(cursor, table: str, columns: str, fields: Sequence[models.Field], rows: Iterable[Sequence]) -> int:
+    """COPY rows (values in the order of `fields`, adapted as Django would adapt them) into `table` (PostgreSQL)."""
+    adapters = [(i, a) for i, a in enumerate(_adapter(f) for f in fields) if a is not None]
+    count = 0
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            if adapters:
+                row = list(row)
+                for index, adapt in adapters:
+                    if row[index] is not None:
+                        row[index] = adapt(row[index])
+            copy.write_row(row)
+            count += 1
     return count
 
 
@@ -221,8 +231,11 @@ def rows_update(model: type[models.Model], objs: list[models.Model], field_names
         return
     fields = [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     pk = model._meta.pk
+    if connection.vendor == "postgresql" and len(objs) >= COPY_UPDATE_ROWS:
+        _pg_rows_update(model, objs, fields)
+        return
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s"
     params = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
@@ -232,6 +245,34 @@ def rows_update(model: type[models.Model], objs: list[models.Model], field_names
     with connection.cursor() as cursor:
         for start in range(0, len(params), CHUNK):
             cursor.executemany(sql, params[start : start + CHUNK])
+
+
+# From this many rows, one UPDATE ... FROM the rows copied into a temporary table beats a statement per row.
+COPY_UPDATE_ROWS = 1000
+
+
+def _pg_rows_update(model: type[models.Model], objs: list[models.Model], fields: list[models.Field]) -> None:
+    """rows_update on PostgreSQL: the new values copied into a temporary table, then one UPDATE ... FROM it (a hash
+    join), instead of one statement (and one index probe) per row. Each row's pk appears once among `objs`."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = model._meta.pk
+    columns = [quote(field.column) for field in (pk, *fields)]
+    values = operator.attrgetter(*(field.attname for field in (pk, *fields)))
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        # the temporary table takes the target's column types, so COPY adapts each value as the target would
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE rows_update_values AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        try:
+            _copy_rows(cursor, "rows_update_values", ", ".join(columns), [pk, *fields], (values(obj) for obj in objs))
+            key = columns[0]
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments} FROM rows_update_values AS v WHERE t.{key} = v.{key}"
+            )
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS rows_update_values")
 
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
