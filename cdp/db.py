@@ -370,9 +370,17 @@ def repoint(field: models.ForeignKey, mapping: dict) -> dict:
 
 
 def rows_by_keys(
-    model: type[models.Model], columns: Sequence[str], keys: Iterable[tuple], fields: Sequence[str] = ("pk",)
+    model: type[models.Model],
+    columns: Sequence[str],
+    keys: Iterable[tuple],
+    fields: Sequence[str] = ("pk",),
+    *,
+    first_word: Sequence[str] = (),
 ) -> list[tuple]:
     """`fields` of the rows whose `columns` equal one of `keys` (tuples in the order of `columns`), through an index.
+
+    A column named in `first_word` is compared by its text before the first space (a house number in an address
+    key), so that rows which share the rest of a key but not that word are left in the database.
 
     On PostgreSQL a few keys are joined as arrays (``unnest``, one parameter per column: ``pg_array``), the planner
     probing the index once per key; many keys are copied into a temporary table and joined by hash, one pass over the
@@ -386,14 +394,15 @@ def rows_by_keys(
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
     key_fields = [opts.pk if name == "pk" else opts.get_field(name) for name in columns]
+    targets = [_key_target(field, field.name in first_word) for field in key_fields]
     wanted = [opts.pk if name == "pk" else _field_by_attname(opts, name) for name in fields]
     select = ", ".join(f"t.{quote(field.column)}" for field in wanted)
     out: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted)
+            return _pg_rows_by_keys(cursor, table, select, key_fields, targets, keys)
         row = "(" + ", ".join(["%s"] * len(key_fields)) + ")"
-        target = "(" + ", ".join(f"t.{quote(field.column)}" for field in key_fields) + ")"
+        target = "(" + ", ".join(targets) + ")"
         for part in chunks(keys, 30_000 // len(key_fields)):
             sql = f"SELECT {select} FROM {table} AS t WHERE {target} IN (VALUES {', '.join([row] * len(part))})"
             params = [field.get_db_prep_value(key[i], connection) for key in part for i, field in enumerate(key_fields)]
@@ -406,10 +415,19 @@ def rows_by_keys(
 HASH_JOIN_KEYS = 5000
 
 
-def _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted) -> list[tuple]:
-    quote = connection.ops.quote_name
+def _key_target(field: models.Field, first_word: bool) -> str:
+    """The SQL a key is compared with: the column, or its text before the first space."""
+    column = f"t.{connection.ops.quote_name(field.column)}"
+    if not first_word:
+        return column
+    if connection.vendor == "postgresql":
+        return f"split_part({column}, ' ', 1)"
+    return f"(CASE WHEN instr({column}, ' ') > 0 THEN substr({column}, 1, instr({column}, ' ') - 1) ELSE {column} END)"
+
+
+def _pg_rows_by_keys(cursor, table, select, key_fields, targets, keys) -> list[tuple]:
     names = [f"k{index}" for index in range(len(key_fields))]
-    on = " AND ".join(f"t.{quote(field.column)} = k.{name}" for field, name in zip(key_fields, names, strict=True))
+    on = " AND ".join(f"{target} = k.{name}" for target, name in zip(targets, names, strict=True))
     columns = [[field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)]
     if len(keys) < HASH_JOIN_KEYS:
         arrays = [

@@ -134,13 +134,12 @@ def _narrowed_candidates(records: list[SourceRecord], name_counts: Mapping[str, 
             yield record_id
     numbered = [r for r in records if r.postcode and r.match_address[:1].isdigit()]
     for name_column in ("match_family", "match_given"):
+        # the house number is compared in the database: a postcode and a phonetic name alone hold many records
         wanted = {(r.postcode, getattr(r, name_column), r.match_address.split(" ", 1)[0]) for r in numbered}
-        keys = {key[:2] for key in wanted if key[1]}
-        for record_id, postcode, name, address in rows_by_keys(
-            SourceRecord, ("postcode", name_column), keys, ("pk", "postcode", name_column, "match_address")
-        ):
-            if (postcode, name, address.split(" ", 1)[0]) in wanted:
-                yield record_id
+        keys = {key for key in wanted if key[1]}
+        columns = ("postcode", name_column, "match_address")
+        for (record_id,) in rows_by_keys(SourceRecord, columns, keys, first_word=("match_address",)):
+            yield record_id
 
 
 @dataclass
