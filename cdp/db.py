@@ -415,6 +415,52 @@ def rows_by_keys(
 HASH_JOIN_KEYS = 5000
 
 
+def rows_by_any_keys(model: type[models.Model], lookups: Sequence[tuple]) -> list:
+    """Primary keys of the rows that one of the lookups finds, each once: a lookup is (columns, keys) as
+    ``rows_by_keys`` takes them, or (columns, keys, first_word).
+
+    On PostgreSQL with many keys, one pass over the table answers every lookup: each lookup's keys are copied into a
+    temporary table, and a row is kept when its columns are among any of them (one hashed subplan per lookup),
+    instead of one pass per lookup. Elsewhere, and for a few keys, the lookups run one by one.
+    """
+    lookups = [
+        (tuple(columns), list(dict.fromkeys(keys)), tuple(rest[0]) if rest else ()) for columns, keys, *rest in lookups
+    ]
+    lookups = [lookup for lookup in lookups if lookup[1]]
+    if connection.vendor != "postgresql" or sum(len(keys) for _, keys, _ in lookups) < HASH_JOIN_KEYS:
+        found: dict = {}
+        for columns, keys, first_word in lookups:
+            for (pk,) in rows_by_keys(model, columns, keys, first_word=first_word):
+                found[pk] = None
+        return list(found)
+    opts = model._meta
+    quote = connection.ops.quote_name
+    tables, conditions = [], []
+    with connection.cursor() as cursor:
+        try:
+            for index, (columns, keys, first_word) in enumerate(lookups):
+                key_fields = [opts.pk if name == "pk" else opts.get_field(name) for name in columns]
+                names = [f"k{i}" for i in range(len(key_fields))]
+                table = f"lookup_keys_{index}"
+                typed = ", ".join(f"{n} {f.db_type(connection)}" for n, f in zip(names, key_fields, strict=True))
+                cursor.execute(f"CREATE TEMPORARY TABLE {table} ({typed})")
+                tables.append(table)
+                with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for key in keys:
+                        copy.write_row(
+                            [f.get_db_prep_value(v, connection) for f, v in zip(key_fields, key, strict=True)]
+                        )
+                cursor.execute(f"ANALYZE {table}")  # the planner hashes a subplan it knows to be small
+                targets = ", ".join(_key_target(field, field.name in first_word) for field in key_fields)
+                conditions.append(f"({targets}) IN (SELECT {', '.join(names)} FROM {table})")
+            pk = quote(opts.pk.column)
+            cursor.execute(f"SELECT t.{pk} FROM {quote(opts.db_table)} AS t WHERE {' OR '.join(conditions)}")
+            return [pk for (pk,) in cursor.fetchall()]
+        finally:
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def _key_target(field: models.Field, first_word: bool) -> str:
     """The SQL a key is compared with: the column, or its text before the first space."""
     column = f"t.{connection.ops.quote_name(field.column)}"

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cdp.db import repoint, rows_by_keys, rows_update
+from cdp.db import repoint, rows_by_any_keys, rows_by_keys, rows_update
 from cdp.models import Customer, Identifier, SourceRecord
 from tests.cdp.factories import CustomerFactory, IdentifierFactory, SourceFactory, SourceRecordFactory
 
@@ -69,6 +69,32 @@ def test_rows_by_keys_compares_the_first_word_of_a_column_when_asked(many, monke
     # then the house number is the address's first word, whole: not a prefix of another, not the whole address
     assert sorted(found) == sorted([(twelve.pk,), (alone.pk,)])
     assert rows_by_keys(SourceRecord, columns, [("7500", "M635", "12")]) == []
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_rows_by_any_keys_finds_what_each_lookup_finds_once(many, monkeypatch):
+    # given records found by e-mail, by family name and birth date, by house number, by several keys, and by none
+    if many:
+        monkeypatch.setattr("cdp.db.HASH_JOIN_KEYS", 1)  # one pass over the table on PostgreSQL
+    source = SourceFactory(key="crm")
+    born = dt.date(1980, 7, 14)
+    by_email = SourceRecordFactory(source=source, email="a@example.org")
+    by_birth = SourceRecordFactory(source=source, match_family="M635", birth_date=born)
+    by_number = SourceRecordFactory(source=source, postcode="7500", match_family="D520", match_address="12 rue haute")
+    by_all = SourceRecordFactory(source=source, email="b@example.org", match_family="M635", birth_date=born)
+    SourceRecordFactory(source=source, email="c@example.org", match_family="M635", birth_date=dt.date(1981, 1, 1))
+    SourceRecordFactory(source=source, postcode="7500", match_family="D520", match_address="12b rue haute")
+    lookups = [
+        (("email",), [("a@example.org",), ("b@example.org",)]),
+        (("match_family", "birth_date"), [("M635", born)]),
+        (("postcode", "match_family", "match_address"), [("7500", "D520", "12")], ("match_address",)),
+        (("phone",), []),
+    ]
+    # when they are looked up by all the keys at once
+    found = rows_by_any_keys(SourceRecord, lookups)
+    # then each record a lookup finds is there once, and no other
+    assert sorted(found) == sorted(record.pk for record in (by_email, by_birth, by_number, by_all))
+    assert rows_by_any_keys(SourceRecord, [(("email",), [])]) == []
 
 
 def test_repoint_moves_rows_and_says_which_moved_from_where():
