@@ -445,11 +445,10 @@ def rows_by_any_keys(model: type[models.Model], lookups: Sequence[tuple]) -> lis
                 typed = ", ".join(f"{n} {f.db_type(connection)}" for n, f in zip(names, key_fields, strict=True))
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} ({typed})")
                 tables.append(table)
+                preps = [_key_prep(field) for field in key_fields]
                 with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
                     for key in keys:
-                        copy.write_row(
-                            [f.get_db_prep_value(v, connection) for f, v in zip(key_fields, key, strict=True)]
-                        )
+                        copy.write_row([v if p is None else p(v, connection) for p, v in zip(preps, key, strict=True)])
                 cursor.execute(f"ANALYZE {table}")  # the planner hashes a subplan it knows to be small
                 targets = ", ".join(_key_target(field, field.name in first_word) for field in key_fields)
                 conditions.append(f"({targets}) IN (SELECT {', '.join(names)} FROM {table})")
@@ -459,6 +458,19 @@ def rows_by_any_keys(model: type[models.Model], lookups: Sequence[tuple]) -> lis
         finally:
             for table in tables:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# Key types psycopg adapts as Django would (Django's preparation returns their values as they are on PostgreSQL).
+_PLAIN_KEY_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BigIntegerField, models.AutoField)
+
+
+def _key_prep(field: models.Field):
+    """How a key value of `field` is prepared for PostgreSQL: None when it is passed as it is (a text, an integer, a
+    date), which spares a call per value on lookups of hundreds of thousands of keys."""
+    field = field.target_field if field.is_relation else field
+    if isinstance(field, _PLAIN_KEY_FIELDS) or type(field) is models.DateField:
+        return None
+    return field.get_db_prep_value
 
 
 def _key_target(field: models.Field, first_word: bool) -> str:
@@ -474,7 +486,9 @@ def _key_target(field: models.Field, first_word: bool) -> str:
 def _pg_rows_by_keys(cursor, table, select, key_fields, targets, keys) -> list[tuple]:
     names = [f"k{index}" for index in range(len(key_fields))]
     on = " AND ".join(f"{target} = k.{name}" for target, name in zip(targets, names, strict=True))
-    columns = [[field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)]
+    columns = []
+    for index, prep in enumerate(_key_prep(field) for field in key_fields):
+        columns.append([key[index] for key in keys] if prep is None else [prep(key[index], connection) for key in keys])
     if len(keys) < HASH_JOIN_KEYS:
         arrays = [
             pg_array(values, field.db_type(connection)) for values, field in zip(columns, key_fields, strict=True)
