@@ -49,6 +49,11 @@ def _server() -> str:
     return os.environ.get("CUSTOMER_BENCH_SERVER_URL", DEFAULT_URL)
 
 
+def _prefix() -> str:
+    """Names the benchmark's databases begin with (the base template and its per-run copy)."""
+    return os.environ.get("CUSTOMER_BENCH_DATABASE_PREFIX", "clientele_custbench_")
+
+
 def _psql(*args: str) -> None:
     subprocess.run(["psql", _server() + "postgres", "-q", "-c", *args], check=True, stdout=subprocess.DEVNULL)
 
@@ -93,8 +98,8 @@ def _manage(database: str, *args: str, peak: bool = False) -> tuple[float, float
 
 def base_database(folder: Path, label: str) -> tuple[str, dict]:
     """The template database: the first file imported and resolved (built when missing)."""
-    name = f"clientele_custbench_{label}"
-    marker = folder / f"base-{label}.txt"
+    name = f"{_prefix()}{label}"
+    marker = folder / f"base-{name}.txt"
     if marker.exists():
         return name, {"built": marker.read_text(encoding="utf-8").strip()}
     _psql(f"DROP DATABASE IF EXISTS {name}")

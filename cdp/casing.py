@@ -43,10 +43,17 @@ PARTICLES = frozenset(
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+# ASCII characters that are not letters, deleted to count a text's letters (survivorship asks of every value)
+_ASCII_NON_LETTERS = str.maketrans("", "", "".join(chr(code) for code in range(128) if not chr(code).isalpha()))
+
+
 def shouting(value: object) -> bool:
     """A text of two letters or more with no lower-case letter ("PARIS", "29 ALL. DES JARDINS")."""
     if not isinstance(value, str):
         return False
+    if value.isascii():
+        # the same answer without a loop in Python: in ASCII, only a to z are lower case
+        return value == value.upper() and len(value.translate(_ASCII_NON_LETTERS)) >= 2
     letters = [char for char in value if char.isalpha()]
     return len(letters) >= 2 and not any(char.islower() for char in letters)
 

@@ -51,18 +51,28 @@ def bulk_insert(model: type[models.Model], field_names: Sequence[str], rows: Ite
                 row[index] = adapt(row[index])
         return row
 
-    count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(adapted(row))
-                    count += 1
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            batch = [adapted(row) for row in rows]
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)
-            count = len(batch)
+            return _copy_rows(cursor, table, columns, fields, rows)
+        placeholders = ", ".join(["%s"] * len(fields))
+        batch = [adapted(row) for row in rows]
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)
+    return len(batch)
+
+
+def _copy_rows(cursor, table: str, columns: str, fields: Sequence[models.Field], rows: Iterable[Sequence]) -> int:
+    """COPY rows (values in the order of `fields`, adapted as Django would adapt them) into `table` (PostgreSQL)."""
+    adapters = [(i, a) for i, a in enumerate(_adapter(f) for f in fields) if a is not None]
+    count = 0
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            if adapters:
+                row = list(row)
+                for index, adapt in adapters:
+                    if row[index] is not None:
+                        row[index] = adapt(row[index])
+            copy.write_row(row)
+            count += 1
     return count
 
 
@@ -221,8 +231,11 @@ def rows_update(model: type[models.Model], objs: list[models.Model], field_names
         return
     fields = [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     pk = model._meta.pk
+    if connection.vendor == "postgresql" and len(objs) >= COPY_UPDATE_ROWS:
+        _pg_rows_update(model, objs, fields)
+        return
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s"
     params = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
@@ -232,6 +245,34 @@ def rows_update(model: type[models.Model], objs: list[models.Model], field_names
     with connection.cursor() as cursor:
         for start in range(0, len(params), CHUNK):
             cursor.executemany(sql, params[start : start + CHUNK])
+
+
+# From this many rows, one UPDATE ... FROM the rows copied into a temporary table beats a statement per row.
+COPY_UPDATE_ROWS = 1000
+
+
+def _pg_rows_update(model: type[models.Model], objs: list[models.Model], fields: list[models.Field]) -> None:
+    """rows_update on PostgreSQL: the new values copied into a temporary table, then one UPDATE ... FROM it (a hash
+    join), instead of one statement (and one index probe) per row. Each row's pk appears once among `objs`."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = model._meta.pk
+    columns = [quote(field.column) for field in (pk, *fields)]
+    values = operator.attrgetter(*(field.attname for field in (pk, *fields)))
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        # the temporary table takes the target's column types, so COPY adapts each value as the target would
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE rows_update_values AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        try:
+            _copy_rows(cursor, "rows_update_values", ", ".join(columns), [pk, *fields], (values(obj) for obj in objs))
+            key = columns[0]
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments} FROM rows_update_values AS v WHERE t.{key} = v.{key}"
+            )
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS rows_update_values")
 
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -329,9 +370,17 @@ def repoint(field: models.ForeignKey, mapping: dict) -> dict:
 
 
 def rows_by_keys(
-    model: type[models.Model], columns: Sequence[str], keys: Iterable[tuple], fields: Sequence[str] = ("pk",)
+    model: type[models.Model],
+    columns: Sequence[str],
+    keys: Iterable[tuple],
+    fields: Sequence[str] = ("pk",),
+    *,
+    first_word: Sequence[str] = (),
 ) -> list[tuple]:
     """`fields` of the rows whose `columns` equal one of `keys` (tuples in the order of `columns`), through an index.
+
+    A column named in `first_word` is compared by its text before the first space (a house number in an address
+    key), so that rows which share the rest of a key but not that word are left in the database.
 
     On PostgreSQL a few keys are joined as arrays (``unnest``, one parameter per column: ``pg_array``), the planner
     probing the index once per key; many keys are copied into a temporary table and joined by hash, one pass over the
@@ -345,14 +394,15 @@ def rows_by_keys(
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
     key_fields = [opts.pk if name == "pk" else opts.get_field(name) for name in columns]
+    targets = [_key_target(field, field.name in first_word) for field in key_fields]
     wanted = [opts.pk if name == "pk" else _field_by_attname(opts, name) for name in fields]
     select = ", ".join(f"t.{quote(field.column)}" for field in wanted)
     out: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted)
+            return _pg_rows_by_keys(cursor, table, select, key_fields, targets, keys)
         row = "(" + ", ".join(["%s"] * len(key_fields)) + ")"
-        target = "(" + ", ".join(f"t.{quote(field.column)}" for field in key_fields) + ")"
+        target = "(" + ", ".join(targets) + ")"
         for part in chunks(keys, 30_000 // len(key_fields)):
             sql = f"SELECT {select} FROM {table} AS t WHERE {target} IN (VALUES {', '.join([row] * len(part))})"
             params = [field.get_db_prep_value(key[i], connection) for key in part for i, field in enumerate(key_fields)]
@@ -365,11 +415,80 @@ def rows_by_keys(
 HASH_JOIN_KEYS = 5000
 
 
-def _pg_rows_by_keys(cursor, table, select, key_fields, keys, wanted) -> list[tuple]:
+def rows_by_any_keys(model: type[models.Model], lookups: Sequence[tuple]) -> list:
+    """Primary keys of the rows that one of the lookups finds, each once: a lookup is (columns, keys) as
+    ``rows_by_keys`` takes them, or (columns, keys, first_word).
+
+    On PostgreSQL with many keys, one pass over the table answers every lookup: each lookup's keys are copied into a
+    temporary table, and a row is kept when its columns are among any of them (one hashed subplan per lookup),
+    instead of one pass per lookup. Elsewhere, and for a few keys, the lookups run one by one.
+    """
+    lookups = [
+        (tuple(columns), list(dict.fromkeys(keys)), tuple(rest[0]) if rest else ()) for columns, keys, *rest in lookups
+    ]
+    lookups = [lookup for lookup in lookups if lookup[1]]
+    if connection.vendor != "postgresql" or sum(len(keys) for _, keys, _ in lookups) < HASH_JOIN_KEYS:
+        found: dict = {}
+        for columns, keys, first_word in lookups:
+            for (pk,) in rows_by_keys(model, columns, keys, first_word=first_word):
+                found[pk] = None
+        return list(found)
+    opts = model._meta
     quote = connection.ops.quote_name
+    tables, conditions = [], []
+    with connection.cursor() as cursor:
+        try:
+            for index, (columns, keys, first_word) in enumerate(lookups):
+                key_fields = [opts.pk if name == "pk" else opts.get_field(name) for name in columns]
+                names = [f"k{i}" for i in range(len(key_fields))]
+                table = f"lookup_keys_{index}"
+                typed = ", ".join(f"{n} {f.db_type(connection)}" for n, f in zip(names, key_fields, strict=True))
+                cursor.execute(f"CREATE TEMPORARY TABLE {table} ({typed})")
+                tables.append(table)
+                preps = [_key_prep(field) for field in key_fields]
+                with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for key in keys:
+                        copy.write_row([v if p is None else p(v, connection) for p, v in zip(preps, key, strict=True)])
+                cursor.execute(f"ANALYZE {table}")  # the planner hashes a subplan it knows to be small
+                targets = ", ".join(_key_target(field, field.name in first_word) for field in key_fields)
+                conditions.append(f"({targets}) IN (SELECT {', '.join(names)} FROM {table})")
+            pk = quote(opts.pk.column)
+            cursor.execute(f"SELECT t.{pk} FROM {quote(opts.db_table)} AS t WHERE {' OR '.join(conditions)}")
+            return [pk for (pk,) in cursor.fetchall()]
+        finally:
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# Key types psycopg adapts as Django would (Django's preparation returns their values as they are on PostgreSQL).
+_PLAIN_KEY_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BigIntegerField, models.AutoField)
+
+
+def _key_prep(field: models.Field):
+    """How a key value of `field` is prepared for PostgreSQL: None when it is passed as it is (a text, an integer, a
+    date), which spares a call per value on lookups of hundreds of thousands of keys."""
+    field = field.target_field if field.is_relation else field
+    if isinstance(field, _PLAIN_KEY_FIELDS) or type(field) is models.DateField:
+        return None
+    return field.get_db_prep_value
+
+
+def _key_target(field: models.Field, first_word: bool) -> str:
+    """The SQL a key is compared with: the column, or its text before the first space."""
+    column = f"t.{connection.ops.quote_name(field.column)}"
+    if not first_word:
+        return column
+    if connection.vendor == "postgresql":
+        return f"split_part({column}, ' ', 1)"
+    return f"(CASE WHEN instr({column}, ' ') > 0 THEN substr({column}, 1, instr({column}, ' ') - 1) ELSE {column} END)"
+
+
+def _pg_rows_by_keys(cursor, table, select, key_fields, targets, keys) -> list[tuple]:
     names = [f"k{index}" for index in range(len(key_fields))]
-    on = " AND ".join(f"t.{quote(field.column)} = k.{name}" for field, name in zip(key_fields, names, strict=True))
-    columns = [[field.get_db_prep_value(key[i], connection) for key in keys] for i, field in enumerate(key_fields)]
+    on = " AND ".join(f"{target} = k.{name}" for target, name in zip(targets, names, strict=True))
+    columns = []
+    for index, prep in enumerate(_key_prep(field) for field in key_fields):
+        columns.append([key[index] for key in keys] if prep is None else [prep(key[index], connection) for key in keys])
     if len(keys) < HASH_JOIN_KEYS:
         arrays = [
             pg_array(values, field.db_type(connection)) for values, field in zip(columns, key_fields, strict=True)

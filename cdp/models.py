@@ -141,10 +141,12 @@ class Customer(PersonFields):
 class SourceRecord(PersonFields):
     """A customer as one source knows it, kept whole: the raw attributes and the golden record it is linked to."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records")
+    # No index of their own: the unique (source, external_id) and sourcerecord_customer_idx serve these keys, and
+    # every index is written again for each of the records an import brings.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records", db_index=False)
     external_id = models.CharField(max_length=128)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_records"
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_records", db_index=False
     )
     signup_date = models.DateField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True, help_text="Columns of the source that have no field.")
@@ -195,7 +197,10 @@ class Identifier(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.CharField(max_length=254, help_text="Normalised: lower-case e-mail, E.164 phone, source:id.")
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="identifiers")
-    source_record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="identifiers")
+    # indexed by the unique (source_record, kind, value), which it leads
+    source_record = models.ForeignKey(
+        SourceRecord, on_delete=models.CASCADE, related_name="identifiers", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
-from cdp.db import rows_by_ids, rows_by_keys
+from cdp.db import rows_by_any_keys, rows_by_ids, rows_by_keys
 from cdp.identity import matching
 from cdp.identity.aliases import alias_map
 from cdp.identity.features import (
@@ -70,18 +70,18 @@ def _candidate_keys(records: list[SourceRecord], loaded_new: Loaded) -> list[tup
 def _candidates(records: list[SourceRecord], loaded_new: Loaded, name_counts: Mapping[str, int]) -> list[dict]:
     """Existing records sharing a blocking key with one of the new ones, found through indexed columns.
 
-    The keys mirror the model's blocking rules and are looked up as exact tuples, each through its index: e-mail,
-    phone, phonetic names with birth date or postcode, swapped names with postcode or birth year, address with
-    postcode, family name or given name. The rules that compare on less than an index holds are narrowed in Python
-    over a few columns before any record is read whole: names held by few records (alone, with the birth year, or
-    with the town), the same house number and postcode with one of the names, swapped names with the birth year. The
-    model's rules then pick the pairs among these candidates.
+    The keys mirror the model's blocking rules and are looked up as exact tuples, all in one pass over the table on
+    PostgreSQL (``rows_by_any_keys``): e-mail, phone, phonetic names with birth date or postcode, swapped names with
+    postcode, address with postcode, family name or given name, the same house number and postcode with one of the
+    names. The rules that compare on less than an index holds are narrowed in Python over a few columns before any
+    record is read whole: names held by few records (alone, with the birth year, or with the town), swapped names
+    with the birth year. The model's rules then pick the pairs among these candidates.
     """
     new_ids = {record.pk for record in records}
-    found: dict[int, None] = {}  # ids in the order the keys find them
-    for columns, keys in _candidate_keys(records, loaded_new):
-        for (record_id,) in rows_by_keys(SourceRecord, columns, (key for key in keys if all(key))):
-            found[record_id] = None
+    lookups = [(columns, [key for key in keys if all(key)]) for columns, keys in _candidate_keys(records, loaded_new)]
+    lookups += _numbered_keys(records)
+    # ids in the order the keys find them; the exact keys in one pass over the table
+    found = dict.fromkeys(rows_by_any_keys(SourceRecord, lookups))
     for record_id in _narrowed_candidates(records, name_counts):
         found[record_id] = None
     # swapped names (as they sound) with the same birth year: the swapped key's records, narrowed by year
@@ -132,15 +132,18 @@ def _narrowed_candidates(records: list[SourceRecord], name_counts: Mapping[str, 
     ):
         if same_town(name, city, postcode):
             yield record_id
+
+
+def _numbered_keys(records: list[SourceRecord]) -> list[tuple]:
+    """The same house number and postcode with one of the names: (postcode, name, the address key's first word),
+    compared in the database (a postcode and a phonetic name alone hold many records)."""
     numbered = [r for r in records if r.postcode and r.match_address[:1].isdigit()]
+    lookups = []
     for name_column in ("match_family", "match_given"):
         wanted = {(r.postcode, getattr(r, name_column), r.match_address.split(" ", 1)[0]) for r in numbered}
-        keys = {key[:2] for key in wanted if key[1]}
-        for record_id, postcode, name, address in rows_by_keys(
-            SourceRecord, ("postcode", name_column), keys, ("pk", "postcode", name_column, "match_address")
-        ):
-            if (postcode, name, address.split(" ", 1)[0]) in wanted:
-                yield record_id
+        keys = {key for key in wanted if key[1]}
+        lookups.append((("postcode", name_column, "match_address"), keys, ("match_address",)))
+    return lookups
 
 
 @dataclass

@@ -24,7 +24,7 @@ from cdp.casing import readable_case, shouting
 from cdp.db import Row, chunks, history_insert, rows_update
 from cdp.identity.features import address_key, fold
 from cdp.models import Customer, PersonFields, Source, SourceRecord
-from cdp.profile.search import customers_refresh_search_keys
+from cdp.profile.search import customer_search_key, customer_search_key_reversed
 
 GOLDEN_FIELDS = (*PersonFields.PERSON_FIELDS, "signup_date")
 CHUNK = 5000
@@ -32,6 +32,8 @@ CHUNK = 5000
 # another would be nobody's address. Every other field is chosen on its own.
 _ADDRESS = ("address", "postcode", "city", "country")
 _UNITS = (*((name,) for name in PersonFields.PERSON_FIELDS if name not in _ADDRESS), _ADDRESS)
+_SINGLE_FIELDS = tuple(name for name in PersonFields.PERSON_FIELDS if name not in _ADDRESS)
+_EMPTY = {name: None if name == "birth_date" else "" for name in PersonFields.PERSON_FIELDS}
 
 
 def _comparable(name: str, value) -> object:
@@ -49,32 +51,52 @@ def golden_values(records: Iterable[SourceRecord]) -> tuple[dict, dict[str, str]
     if len(records) == 1:
         return _golden_values_single(records[0])
     ranked = sorted(records, key=lambda r: (r.source.priority, -r.updated_at.timestamp() if r.updated_at else 0))
-    values: dict = {}
+    values: dict = dict(_EMPTY)
     origins: dict[str, str] = {}
-    for name in PersonFields.PERSON_FIELDS:
-        values[name] = None if name == "birth_date" else ""
-    for names in _UNITS:
+    for name in _SINGLE_FIELDS:
         groups: dict[object, list[SourceRecord]] = {}  # in rank order: a group's first record is its best
         for record in ranked:
-            found = tuple(getattr(record, name) for name in names)
-            if any(value not in (None, "") for value in found):
-                # a record's country does not split the vote on the place itself
-                key = tuple(_comparable(n, v) for n, v in zip(names, found, strict=True) if n != "country")
-                groups.setdefault(key, []).append(record)
+            value = getattr(record, name)
+            if value is not None and value != "":
+                groups.setdefault(_comparable(name, value), []).append(record)
         if not groups:
             continue
-        # most sources first; on a tie, the group whose best record ranks first (dicts keep insertion order)
-        winning = max(groups.values(), key=lambda group: len({r.source.key for r in group}))
+        winning = _winning(groups)
         # the case people write: the best record that writes the value in mixed case (cdp.casing)
-        best = next((r for r in winning if not any(shouting(getattr(r, n)) for n in names)), winning[0])
-        for name in names:
-            value = getattr(best, name)
-            if value not in (None, ""):
-                values[name] = readable_case(name, value)
-                origins[name] = best.source.key
+        best = next((r for r in winning if not shouting(getattr(r, name))), winning[0])
+        values[name] = readable_case(name, getattr(best, name))
+        origins[name] = best.source.key
+    _address_values(ranked, values, origins)
     signups = [r.signup_date for r in ranked if r.signup_date]
     values["signup_date"] = min(signups) if signups else None
     return values, origins
+
+
+def _winning(groups: dict[object, list[SourceRecord]]) -> list[SourceRecord]:
+    """Most sources first; on a tie, the group whose best record ranks first (dicts keep insertion order)."""
+    if len(groups) == 1:
+        return next(iter(groups.values()))
+    return max(groups.values(), key=lambda group: len({r.source.key for r in group}))
+
+
+def _address_values(ranked: list[SourceRecord], values: dict, origins: dict[str, str]) -> None:
+    """The parts of the postal address, chosen together from one record (``_ADDRESS``)."""
+    groups: dict[object, list[SourceRecord]] = {}
+    for record in ranked:
+        found = tuple(getattr(record, name) for name in _ADDRESS)
+        if any(value not in (None, "") for value in found):
+            # a record's country does not split the vote on the place itself
+            key = tuple(_comparable(n, v) for n, v in zip(_ADDRESS, found, strict=True) if n != "country")
+            groups.setdefault(key, []).append(record)
+    if not groups:
+        return
+    winning = _winning(groups)
+    best = next((r for r in winning if not any(shouting(getattr(r, n)) for n in _ADDRESS)), winning[0])
+    for name in _ADDRESS:
+        value = getattr(best, name)
+        if value not in (None, ""):
+            values[name] = readable_case(name, value)
+            origins[name] = best.source.key
 
 
 def _golden_values_single(record: SourceRecord) -> tuple[dict, dict[str, str]]:
@@ -95,6 +117,7 @@ def _golden_values_single(record: SourceRecord) -> tuple[dict, dict[str, str]]:
     return values, origins
 
 
+_SEARCH_KEYS = ("search_name", "search_name_reversed")
 _RECORD_COLUMNS = ("customer_id", *PersonFields.PERSON_FIELDS, "signup_date", "updated_at", "source_id")
 
 
@@ -120,10 +143,11 @@ def customers_refresh_golden(customer_ids: Iterable) -> int:
                 setattr(customer, name, value)
             customer.field_sources = origins
             customer.updated_at = now
+            # a renamed customer is found under its new name at once (cdp.profile.search)
+            customer.search_name = customer_search_key(customer.first_name, customer.last_name)
+            customer.search_name_reversed = customer_search_key_reversed(customer.first_name, customer.last_name)
             changed.append(customer)
     if changed:
-        rows_update(Customer, changed, [*GOLDEN_FIELDS, "field_sources", "updated_at"])
+        rows_update(Customer, changed, [*GOLDEN_FIELDS, "field_sources", "updated_at", *_SEARCH_KEYS])
         history_insert(Customer, changed, update=True, change_reason="")
-        # a renamed customer is found under its new name at once
-        customers_refresh_search_keys(customer_ids=[customer.pk for customer in changed])
     return len(changed)
