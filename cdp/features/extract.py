@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from cdp.models import Category, Customer, Interaction, Product, Receipt, ReceiptLine
@@ -102,42 +102,44 @@ def extract(*, as_of: dt.datetime, customers, since_events: dt.datetime, folder:
     """Write the rows features need, before `as_of`, of the customers of the queryset `customers` (and of no one
     else: the database filters them, so a retailer whose customers mostly may not be profiled writes little)."""
     folder = Path(folder or tempfile.mkdtemp(prefix="clientele-features-"))
-    count = _keys_create(customers)
-    paths = Extract(
-        folder=folder,
-        customers=folder / "customers.csv",
-        receipts=folder / "receipts.csv",
-        lines=folder / "lines.csv",
-        products=folder / "products.csv",
-        interactions=folder / "interactions.csv",
-        customer_count=count,
-    )
-    receipt, line, interaction = _table(Receipt), _table(ReceiptLine), _table(Interaction)
-    # as the database stores a moment (SQLite: UTC text, compared as text)
-    as_of, since_events = (connection.ops.adapt_datetimefield_value(moment) for moment in (as_of, since_events))
-    try:
-        _write_query(paths.customers, f"SELECT k, customer FROM {KEYS}", [])
-        _write_query(
-            paths.receipts,
-            f"SELECT r.id, c.k, r.purchased_at, r.store_id, r.channel, r.total_minor, r.discount_minor, r.item_count "
-            f"FROM {receipt} r JOIN {KEYS} c ON c.customer = r.customer_id WHERE r.purchased_at < %s",
-            [as_of],
+    # one transaction: the temporary table stays on one server session, whatever pools the connections
+    with transaction.atomic():
+        count = _keys_create(customers)
+        paths = Extract(
+            folder=folder,
+            customers=folder / "customers.csv",
+            receipts=folder / "receipts.csv",
+            lines=folder / "lines.csv",
+            products=folder / "products.csv",
+            interactions=folder / "interactions.csv",
+            customer_count=count,
         )
-        _write_query(
-            paths.lines,
-            f"SELECT l.receipt_id, l.product_id, l.quantity, l.amount_minor, l.discount_minor FROM {line} l "
-            f"JOIN {receipt} r ON r.id = l.receipt_id JOIN {KEYS} c ON c.customer = r.customer_id "
-            f"WHERE r.purchased_at < %s",
-            [as_of],
-        )
-        _write_query(
-            paths.interactions,
-            f"SELECT c.k, i.occurred_at, i.type, i.channel FROM {interaction} i "
-            f"JOIN {KEYS} c ON c.customer = i.customer_id WHERE i.occurred_at < %s AND i.occurred_at >= %s",
-            [as_of, since_events],
-        )
-    finally:
-        _keys_drop()
+        receipt, line, interaction = _table(Receipt), _table(ReceiptLine), _table(Interaction)
+        # as the database stores a moment (SQLite: UTC text, compared as text)
+        as_of, since_events = (connection.ops.adapt_datetimefield_value(moment) for moment in (as_of, since_events))
+        try:
+            _write_query(paths.customers, f"SELECT k, customer FROM {KEYS}", [])
+            _write_query(
+                paths.receipts,
+                f"SELECT r.id, c.k, r.purchased_at, r.store_id, r.channel, r.total_minor, r.discount_minor, "
+                f"r.item_count FROM {receipt} r JOIN {KEYS} c ON c.customer = r.customer_id WHERE r.purchased_at < %s",
+                [as_of],
+            )
+            _write_query(
+                paths.lines,
+                f"SELECT l.receipt_id, l.product_id, l.quantity, l.amount_minor, l.discount_minor FROM {line} l "
+                f"JOIN {receipt} r ON r.id = l.receipt_id JOIN {KEYS} c ON c.customer = r.customer_id "
+                f"WHERE r.purchased_at < %s",
+                [as_of],
+            )
+            _write_query(
+                paths.interactions,
+                f"SELECT c.k, i.occurred_at, i.type, i.channel FROM {interaction} i "
+                f"JOIN {KEYS} c ON c.customer = i.customer_id WHERE i.occurred_at < %s AND i.occurred_at >= %s",
+                [as_of, since_events],
+            )
+        finally:
+            _keys_drop()
     top = _top_level_categories()
     _write_rows(
         paths.products,
