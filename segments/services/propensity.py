@@ -4,8 +4,10 @@ response to discounts.
 1. Fitted at a cut one horizon before the as-of date (features as of the cut, purchases in the horizon after it).
 2. One gradient-boosting classifier per target: any purchase (`purchase_probability`), a purchase in each of the
    retailer's top-level categories the features know (`purchase_probability_<category>`), a purchase carrying a
-   discount (`discount_purchase_probability`); a quarter held out, ROC-AUC and top-decile lift stored beside a
-   baseline (recency for buying at all, the customer's past share of the category, their past discount share).
+   discount (`discount_purchase_probability`). The targets other than buying at all are learnt among the customers
+   who bought, and their probability is P(buying) × P(target | buying): no category is ever likelier than buying at
+   all. A quarter held out, ROC-AUC and top-decile lift stored beside a baseline (recency for buying at all, the
+   customer's past share of the category, their past discount share).
 3. Discount response: `discount_share` is the share of the customer's spend that was discounted (from the receipts'
    discount fields), and, learnt from past campaigns' treatment and control groups (``segments.services.offers``),
    the probability of buying in a campaign's window when offered (`offered_purchase_probability`), when not
@@ -51,6 +53,19 @@ def _baseline(name: str, x: np.ndarray, names: list[str]) -> np.ndarray:
     return x[:, names.index(CATEGORY_PREFIX + name[len(ANY) + 1 :])]
 
 
+def figures(models: dict, x: np.ndarray, *, given_buying: bool = True) -> dict[str, np.ndarray]:
+    """Each target's probability. The models of the other targets than buying at all learnt among those who bought:
+    their probability is P(buying) × P(target | buying), so that no category is likelier than buying at all."""
+    found = {name: learning.probabilities(model, x) for name, model in models.items()}
+    if given_buying:
+        if ANY not in found:
+            return {}
+        for name in found:
+            if name != ANY:
+                found[name] = found[ANY] * found[name]
+    return found
+
+
 def fit(ctx: Context, horizon: int) -> Fitted:
     cut = ctx.moment - dt.timedelta(days=horizon)
     train = ctx.features_at(cut)
@@ -63,35 +78,42 @@ def fit(ctx: Context, horizon: int) -> Fitted:
             f"in the {horizon} days after {cut:%Y-%m-%d}"
         )
     train_rows, validation_rows = learning.sample_split(targets[ANY], limit=settings.SCORES_FIT_SAMPLE, seed=ctx.seed)
-    models, validation, skipped = {}, {}, {}
-    metrics: dict = {"validation": validation, "skipped": skipped}
+    models, skipped = {}, {}
+    bought = train_rows[targets[ANY][train_rows] == 1]  # the other targets are learnt among those who bought
     for name, y in targets.items():
-        positives = int(y[train_rows].sum())
-        if min(positives, len(train_rows) - positives) < MIN_POSITIVES:
-            skipped[name] = f"{positives} buyers in the training part ({MIN_POSITIVES} needed)"
+        rows = train_rows if name == ANY else bought
+        positives = int(y[rows].sum())
+        if min(positives, len(rows) - positives) < MIN_POSITIVES:
+            who = "customers" if name == ANY else "buyers"
+            skipped[name] = f"{positives} of {len(rows)} {who} in the training part ({MIN_POSITIVES} needed each way)"
             continue
-        model = learning.gradient_boosting(ctx.seed, len(train_rows), max_iter=MAX_ITER).fit(
-            x[train_rows], y[train_rows]
-        )
-        models[name] = model
-        yv = y[validation_rows]
-        validation[name] = learning.classification_metrics(
-            yv, learning.probabilities(model, x[validation_rows]), calibration=name == ANY
-        ) | {"baseline_roc_auc": learning.ranking_auc(yv, _baseline(name, x[validation_rows], names))}
+        models[name] = learning.gradient_boosting(ctx.seed, len(rows), max_iter=MAX_ITER).fit(x[rows], y[rows])
+    if ANY not in models:
+        raise NotEnoughData(f"not enough data to learn who buys: {skipped[ANY]}")
+    found = figures(models, x[validation_rows])
+    validation = {
+        name: learning.classification_metrics(targets[name][validation_rows], found[name], calibration=name == ANY)
+        | {"baseline_roc_auc": learning.ranking_auc(targets[name][validation_rows],
+                                                    _baseline(name, x[validation_rows], names))}
+        for name in models
+    }  # fmt: skip
+    metrics: dict = {"validation": validation, "skipped": skipped}
     offer_models, metrics["offer_response"] = offers.fit(ctx, names, ctx.moment)
     if ctx.backtest:
         after = ctx.outcomes(ctx.moment, ctx.moment + dt.timedelta(days=horizon), categories=True)
         xb = learning.aligned(ctx.scoring, names)
         actual = _targets(ctx.scoring, after, categories)
+        found = figures(models, xb)
         metrics["backtest"] = {
-            name: learning.classification_metrics(actual[name], learning.probabilities(model, xb), calibration=False)
+            name: learning.classification_metrics(actual[name], found[name], calibration=False)
             | {"baseline_roc_auc": learning.ranking_auc(actual[name], _baseline(name, xb, names))}
-            for name, model in models.items()
+            for name in models
         } | {"horizon_complete": ctx.horizon_complete(horizon)}
     parameters = {
         "horizon_days": horizon,
         "training_cut": cut.isoformat(),
         "targets": list(models),
+        "given_buying": [name for name in models if name != ANY],
         "offer_response": list(offers.FIELDS) if offer_models else [],
         "categories": categories,
         "features": names,
@@ -102,7 +124,7 @@ def fit(ctx: Context, horizon: int) -> Fitted:
         algorithm="HistGradientBoostingClassifier per target",
         parameters=parameters,
         metrics=metrics,
-        artefact={"models": models, "names": names, "offers": offer_models},
+        artefact={"models": models, "names": names, "offers": offer_models, "given_buying": True},
         customers=len(train.customer_ids),
         training_start=None,
         training_end=ctx.moment,
@@ -112,13 +134,13 @@ def fit(ctx: Context, horizon: int) -> Fitted:
 def predict(artefact: dict, matrix: FeatureMatrix, currency: str, as_of: dt.datetime | None = None) -> Predictions:
     names = artefact["names"]
     x = learning.aligned(matrix, names)
-    figures = {name: learning.probabilities(model, x) for name, model in artefact["models"].items()}
-    figures |= offers.predict(artefact.get("offers"), x)
+    found = figures(artefact["models"], x, given_buying=artefact.get("given_buying", False))
+    found |= offers.predict(artefact.get("offers"), x)
     discount_share = x[:, names.index("discount_share")]
-    score = figures.get(ANY, np.zeros(len(x)))
+    score = found.get(ANY, np.zeros(len(x)))
     details = []
     for i in range(len(x)):
-        row = {name: round(float(values[i]), 6) for name, values in figures.items() if name != ANY}
+        row = {name: round(float(values[i]), 6) for name, values in found.items() if name != ANY}
         row["discount_share"] = round(float(discount_share[i]), 6)
         details.append(row)
     return Predictions(score=score, band=None, details=details)

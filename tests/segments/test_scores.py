@@ -170,6 +170,11 @@ def test_the_selectors_campaigns_read(scored):
     )
     category = next(k for k in found if k.startswith("purchase_probability_"))
     assert set(customers_with_score(category, min_value=0.0)) >= {gourmet.pk}
+    # no category, nor a discounted purchase, is ever likelier than buying at all
+    for row in latest_scores(list(SourceRecord.objects.values_list("customer_id", flat=True))).values():
+        if "purchase_probability" in row:
+            parts = [v for k, v in row.items() if k.startswith("purchase_probability_")]
+            assert max([*parts, row["discount_purchase_probability"]]) <= row["purchase_probability"] + 1e-6
     alive = set(customers_with_score("p_alive", min_value=0.5, max_value=1.0))
     assert gourmet.pk in alive
     with pytest.raises(ValueError, match="unknown score field 'loyalty'"):
