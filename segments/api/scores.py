@@ -57,7 +57,9 @@ class CustomerScoresOutputSerializer(serializers.Serializer):
     customer_id = serializers.UUIDField()
     scores = serializers.DictField(
         help_text="churn_probability, churn_band, churn_reasons, purchase_probability(_<category>), "
-        "expected_purchases, p_alive, expected_value, historic_value, next_order_date, model_versions"
+        "discount_purchase_probability, discount_share, offered_purchase_probability, "
+        "not_offered_purchase_probability, offer_uplift (when past campaigns taught them), expected_purchases, "
+        "p_alive, expected_value, historic_value, next_order_date, model_versions"
     )
 
 
@@ -122,8 +124,8 @@ class CustomerScoresApi(APIView):
 
 class ScoresListApi(APIView):
     """Customers by score, paginated: `field` (churn_probability, churn_band, purchase_probability,
-    purchase_probability_<category>, expected_purchases, p_alive, expected_value...) with `min` and `max`, or `band`
-    for churn_band; each customer with all their active scores."""
+    purchase_probability_<category>, offer_uplift, expected_purchases, p_alive, expected_value...) with `min` and
+    `max`, or `band` for churn_band; each customer with all their active scores."""
 
     permission_classes = [permissions.IsAuthenticated, CanReadScores]
     pagination_class = Pagination
