@@ -2,7 +2,11 @@
 
 1. Transform: the logarithm of long-tailed features (money, counts, days), standard scaling, a weight per feature
    so that each behaviour counts once whatever the number of its columns (``family_weights``), then PCA keeping a
-   stated share of the variance. One scikit-learn Pipeline: what a run fits is what later predicts.
+   stated share of the variance, each component scaled to unit variance (whitened). Features that move together
+   (spend, purchase days, products, stores: how much a customer buys) make one large component; unscaled, it would
+   decide every distance and the segments would only say who buys more. Whitened, every independent direction of
+   behaviour weighs the same, whatever number of columns measure it. One scikit-learn Pipeline: what a run fits is
+   what later predicts.
 2. k-means: for every k of the range, fitted on a sample; silhouette on a sub-sample, Calinski-Harabasz,
    Davies-Bouldin and inertia on the sample; k is the best silhouette. The chosen model labels every customer, a
    chunk at a time.
@@ -98,7 +102,7 @@ def build_pipeline(matrix: FeatureMatrix, *, variance: float, seed: int) -> tupl
             ("transform", columns),
             ("scale", StandardScaler()),
             ("weigh", FunctionTransformer(_weigh, kw_args={"weights": family_weights(ordered)})),
-            ("pca", PCA(n_components=variance, svd_solver="full", random_state=seed)),
+            ("pca", PCA(n_components=variance, svd_solver="full", whiten=True, random_state=seed)),
         ]
     )
     return pipeline, used
@@ -157,6 +161,7 @@ def cluster(
         "variance_kept": variance,
         "components": int(pca.n_components_),
         "explained_variance": float(pca.explained_variance_ratio_.sum()),
+        "whitened": True,
         "fit_sample": len(sample_index),
         "customers": n,
         "seed": seed,

@@ -1,0 +1,53 @@
+"""The segmentation method on feature matrices made here: what the transform does to behaviours measured by many
+columns at once, without the database."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from cdp.features.compute import FeatureMatrix
+from cdp.features.definitions import Feature, Kind
+from segments.services.method import build_pipeline, cluster
+
+
+def _retailer(seed: int = 3) -> tuple[FeatureMatrix, np.ndarray]:
+    """Eight columns that all measure how much a customer buys (one long-tailed activity level, each column with a
+    little noise of its own), and six style columns on which three groups of customers differ (discount share,
+    evening share, shares of categories, share of the web). The groups buy as much as each other."""
+    rng = np.random.default_rng(seed)
+    n = 1500
+    groups = rng.integers(0, 3, n)
+    activity = rng.lognormal(1.5, 0.9, n)
+    volume = [activity * rng.lognormal(0, 0.15, n) for _ in range(8)]
+    centres = np.array(
+        [
+            [0.05, 0.20, 0.10, 0.10, 0.30, 0.50],
+            [0.40, 0.20, 0.10, 0.45, 0.30, 0.20],
+            [0.10, 0.60, 0.45, 0.15, 0.65, 0.50],
+        ]
+    )
+    style = np.clip(centres[groups] + rng.normal(0, 0.07, (n, 6)), 0, 1)
+    features = [Feature(f"volume_{i}", f"volume {i}", Kind.COUNT, "{value}", skewed=True) for i in range(8)]
+    features += [Feature(f"style_{i}", f"style {i}", Kind.SHARE, "{value}") for i in range(6)]
+    values = np.column_stack([*volume, style])
+    return FeatureMatrix([uuid.uuid4() for _ in range(n)], features, values), groups
+
+
+def test_every_kept_direction_of_behaviour_weighs_the_same():
+    matrix, _ = _retailer()
+    pipeline, used = build_pipeline(matrix, variance=0.85, seed=1)
+    embedded = pipeline.fit_transform(matrix.values[:, used])
+    assert np.allclose(embedded.std(axis=0, ddof=1), 1.0, atol=1e-6)
+    assert embedded.shape[1] >= 2
+
+
+def test_many_columns_measuring_one_thing_do_not_decide_the_segments():
+    """The activity columns make the largest component by far; the segments must still be the three styles, not a
+    split into who buys more and who buys less."""
+    matrix, groups = _retailer()
+    result = cluster(matrix, k=None, seed=5)
+    assert result.k == 3
+    assert adjusted_rand_score(groups, result.labels) >= 0.85
