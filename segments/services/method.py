@@ -2,11 +2,13 @@
 
 1. Transform: the logarithm of long-tailed features (money, counts, days), standard scaling, a weight per feature
    so that each behaviour counts once whatever the number of its columns (``family_weights``), then PCA keeping a
-   stated share of the variance, each component scaled to unit variance (whitened). Features that move together
-   (spend, purchase days, products, stores: how much a customer buys) make one large component; unscaled, it would
-   decide every distance and the segments would only say who buys more. Whitened, every independent direction of
-   behaviour weighs the same, whatever number of columns measure it. One scikit-learn Pipeline: what a run fits is
-   what later predicts.
+   stated share of the variance (``NoiseFloorPCA``): of those components, only the ones that carry more variance
+   than the same data with each column shuffled (where no two features go together any more: Horn's parallel
+   analysis), each scaled to unit variance (whitened). Features that move together (spend, purchase days, products,
+   stores: how much a customer buys) make one large component; unscaled, it would decide every distance and the
+   segments would only say who buys more. Whitened, every direction of behaviour weighs the same, whatever number of
+   columns measure it; components at the noise floor are left out, or whitening would give noise that weight too.
+   One scikit-learn Pipeline: what a run fits is what later predicts.
 2. k-means: for every k of the range, fitted on a sample; silhouette on a sub-sample, Calinski-Harabasz,
    Davies-Bouldin and inertia on the sample; k is the best silhouette. The chosen model labels every customer, a
    chunk at a time.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import DBSCAN, HDBSCAN, OPTICS, AgglomerativeClustering, KMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -37,6 +40,8 @@ FIT_SAMPLE = 20_000  # customers the clustering is fitted on
 SCORE_SAMPLE = 5_000  # customers silhouette is measured on (it is quadratic)
 DENSITY_SAMPLE = 5_000  # OPTICS and Ward are quadratic in memory or time
 PREDICT_CHUNK = 50_000
+NOISE_SHUFFLES = 5  # shuffled copies of the data whose eigenvalues make the noise floor
+NOISE_QUANTILE = 95  # a component is kept if its eigenvalue beats this percentile of the shuffled copies'
 NOISE = -1
 
 
@@ -85,6 +90,39 @@ def family_weights(names: list[str]) -> np.ndarray:
     return np.array([1 / np.sqrt(sizes[feature_family(name)]) for name in names])
 
 
+class NoiseFloorPCA(TransformerMixin, BaseEstimator):
+    """Principal components, whitened: at most those carrying `variance` of the variance, and of those only the ones
+    above the noise floor (eigenvalue larger than the `NOISE_QUANTILE` percentile of the same rank's eigenvalue in
+    `NOISE_SHUFFLES` copies of the data with every column shuffled apart). At least two when the data has two."""
+
+    def __init__(self, variance: float = 0.85, random_state: int | None = None):
+        self.variance = variance
+        self.random_state = random_state
+
+    def fit(self, X, y=None):  # noqa: N803 (scikit-learn's names)
+        X = np.asarray(X, dtype=float)
+        full = PCA(svd_solver="full").fit(X)
+        cumulative = np.cumsum(full.explained_variance_ratio_)
+        for_variance = min(int(np.searchsorted(cumulative, self.variance - 1e-12)) + 1, len(cumulative))
+        rng = np.random.default_rng(self.random_state)
+        shuffled = [
+            PCA(svd_solver="full").fit(np.column_stack([rng.permutation(column) for column in X.T])).explained_variance_
+            for _ in range(NOISE_SHUFFLES)
+        ]
+        floor = np.percentile(np.array(shuffled), NOISE_QUANTILE, axis=0)
+        at_floor = full.explained_variance_ <= floor
+        above_noise = int(np.argmax(at_floor)) if at_floor.any() else len(floor)
+        kept = max(min(for_variance, above_noise), min(2, len(cumulative)))
+        self.components_for_variance_, self.components_above_noise_ = for_variance, above_noise
+        self.pca_ = PCA(n_components=kept, svd_solver="full", whiten=True, random_state=self.random_state).fit(X)
+        self.n_components_ = kept
+        self.explained_variance_ratio_ = self.pca_.explained_variance_ratio_
+        return self
+
+    def transform(self, X):  # noqa: N803
+        return self.pca_.transform(X)
+
+
 def build_pipeline(matrix: FeatureMatrix, *, variance: float, seed: int) -> tuple[Pipeline, list[int]]:
     """The transform, over the features that vary (a constant column says nothing about anyone)."""
     spread = matrix.values.std(axis=0) if len(matrix.customer_ids) else np.zeros(len(matrix.features))
@@ -102,7 +140,7 @@ def build_pipeline(matrix: FeatureMatrix, *, variance: float, seed: int) -> tupl
             ("transform", columns),
             ("scale", StandardScaler()),
             ("weigh", FunctionTransformer(_weigh, kw_args={"weights": family_weights(ordered)})),
-            ("pca", PCA(n_components=variance, svd_solver="full", whiten=True, random_state=seed)),
+            ("pca", NoiseFloorPCA(variance=variance, random_state=seed)),
         ]
     )
     return pipeline, used
@@ -162,6 +200,8 @@ def cluster(
         "components": int(pca.n_components_),
         "explained_variance": float(pca.explained_variance_ratio_.sum()),
         "whitened": True,
+        "components_for_variance": int(pca.components_for_variance_),
+        "components_above_noise": int(pca.components_above_noise_),
         "fit_sample": len(sample_index),
         "customers": n,
         "seed": seed,

@@ -44,6 +44,24 @@ def test_every_kept_direction_of_behaviour_weighs_the_same():
     assert embedded.shape[1] >= 2
 
 
+def test_components_at_the_noise_floor_are_left_out():
+    """Beside the activity and style columns, ten columns of pure noise: they add components to reach 85% of the
+    variance, but none of them stands above what shuffled data gives, so none is kept."""
+    matrix, _ = _retailer()
+    rng = np.random.default_rng(11)
+    noise = rng.normal(0, 1, (len(matrix.customer_ids), 10))
+    features = [*matrix.features, *(Feature(f"noise_{i}", f"noise {i}", Kind.RATIO, "{value}") for i in range(10))]
+    noisy = FeatureMatrix(matrix.customer_ids, features, np.column_stack([matrix.values, noise]))
+    pipeline, used = build_pipeline(noisy, variance=0.85, seed=1)
+    pipeline.fit(noisy.values[:, used])
+    pca = pipeline.named_steps["pca"]
+    assert pca.components_above_noise_ == 3  # activity, and the two directions that tell three style groups apart
+    assert pca.components_for_variance_ > pca.components_above_noise_
+    assert pca.n_components_ == 3
+    # and the styles are found all the same
+    assert adjusted_rand_score(_retailer()[1], cluster(noisy, k=None, seed=5).labels) >= 0.85
+
+
 def test_many_columns_measuring_one_thing_do_not_decide_the_segments():
     """The activity columns make the largest component by far; the segments must still be the three styles, not a
     split into who buys more and who buys less."""
