@@ -25,13 +25,22 @@ class Feature:
     # how a customer's value reads in a sentence; {value} is formatted by kind ("buys every {value}")
     phrase: str
     skewed: bool = False  # long right tail (money, counts): segmentation takes its logarithm
+    # days features: how a customer reads who has none yet (their value is NEVER_DAYS, not a real number of days)
+    never: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 FIXED: tuple[Feature, ...] = (
-    Feature("recency_days", "Days since the last purchase", Kind.DAYS, "last bought {value} ago", skewed=True),
+    Feature(
+        "recency_days",
+        "Days since the last purchase",
+        Kind.DAYS,
+        "last bought {value} ago",
+        skewed=True,
+        never="with no purchase yet",
+    ),
     Feature("frequency", "Purchase days", Kind.COUNT, "bought on {value} days", skewed=True),
     Feature("receipts", "Receipts", Kind.COUNT, "{value} receipts", skewed=True),
     Feature("monetary", "Net spend", Kind.MONEY, "spent {value} in all", skewed=True),
@@ -57,7 +66,14 @@ FIXED: tuple[Feature, ...] = (
     Feature("gift_season_share", "Share of spend in November and December", Kind.SHARE, "{value} of spend at year end"),
     Feature("events_365d", "Interactions over the last year", Kind.COUNT, "{value} interactions a year", skewed=True),
     Feature("event_days_365d", "Days with interactions over the last year", Kind.COUNT, "active {value} days a year"),
-    Feature("event_recency_days", "Days since the last interaction", Kind.DAYS, "last seen {value} ago", skewed=True),
+    Feature(
+        "event_recency_days",
+        "Days since the last interaction",
+        Kind.DAYS,
+        "last seen {value} ago",
+        skewed=True,
+        never="with no interaction over the last year",
+    ),
 )
 
 # How many of the retailer's own categories, channels and interaction types become features of their own.

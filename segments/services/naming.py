@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cdp.features.definitions import Feature, Kind, format_value
+from cdp.features.definitions import NEVER_DAYS, Feature, Kind, format_value
 
 STRONG = 0.5  # a difference smaller than half a standard deviation does not set a segment apart
 SHOWN = 4  # features a segment's profile lists
@@ -78,7 +78,7 @@ def describe(
     mean, spread = on_scale.mean(axis=0), on_scale.std(axis=0)
     segment_mean = on_scale[members].mean(axis=0)
     z = np.divide(segment_mean - mean, spread, out=np.zeros_like(mean), where=spread > 1e-12)
-    plain_segment, plain_all = values[members].mean(axis=0), values.mean(axis=0)
+    plain_segment, plain_all, never = _plain(features, values, members)
     order = np.argsort(-np.abs(z))
     profile = []
     for index in order[: SHOWN * 3]:
@@ -94,7 +94,7 @@ def describe(
                 "segment": float(plain_segment[index]),
                 "population": float(plain_all[index]),
                 "ratio": round(float(ratio), 2) if ratio is not None else None,
-                "text": _sentence(feature, plain_segment[index], ratio, currency),
+                "text": _sentence(feature, plain_segment[index], ratio, currency, never[index]),
             }
         )
         if len(profile) >= SHOWN:
@@ -102,7 +102,27 @@ def describe(
     return profile, _name(features, z, order), "; ".join(item["text"] for item in profile[:3])
 
 
-def _sentence(feature: Feature, value: float, ratio: float | None, currency: str) -> str:
+def _plain(features: list[Feature], values: np.ndarray, members: np.ndarray):
+    """(segment means, population means, share of the segment with none yet) in plain values. A days feature whose
+    customers may have none yet ("last seen": no interaction at all) is averaged over those who have one: the
+    stand-in value for "none" is not a number of days."""
+    plain_segment, plain_all = values[members].mean(axis=0), values.mean(axis=0)
+    never = np.zeros(len(features))
+    for index, feature in enumerate(features):
+        if not feature.never:
+            continue
+        seen = values[:, index] < NEVER_DAYS
+        never[index] = 1.0 - float(seen[members].mean()) if members.any() else 0.0
+        if seen[members].any():
+            plain_segment[index] = values[members & seen, index].mean()
+        if seen.any():
+            plain_all[index] = values[seen, index].mean()
+    return plain_segment, plain_all, never
+
+
+def _sentence(feature: Feature, value: float, ratio: float | None, currency: str, never: float = 0.0) -> str:
+    if never >= 0.5:
+        return f"{never:.0%} {feature.never}"
     text = feature.phrase.format(value=format_value(feature, value, currency))
     if feature.kind in (Kind.MONEY, Kind.COUNT) and ratio is not None and (ratio >= 1.5 or ratio <= 0.67):
         text += f" ({ratio:.1f}× the average)"
