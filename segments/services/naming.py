@@ -93,6 +93,8 @@ def describe(
                 "z": round(float(z[index]), 2),
                 "segment": float(plain_segment[index]),
                 "population": float(plain_all[index]),
+                "segment_text": format_value(feature, plain_segment[index], currency),
+                "population_text": format_value(feature, plain_all[index], currency),
                 "ratio": round(float(ratio), 2) if ratio is not None else None,
                 "text": _sentence(feature, plain_segment[index], ratio, currency, never[index]),
             }

@@ -29,3 +29,12 @@ def test_the_days_of_a_segment_are_averaged_over_the_customers_who_have_them():
     values = np.array([[4.0, 9.0], [6.0, 9.0], [8.0, 9.0], [NEVER_DAYS, 9.0]] + [[NEVER_DAYS, 1.0]] * 6)
     members = np.array([True] * 4 + [False] * 6)
     assert _profile(values, members)["event_recency_days"] == "last seen 6 days ago"
+
+
+def test_the_profile_gives_plain_values_for_the_table():
+    values = np.array([[4.0, 9.0], [6.0, 9.0], [8.0, 9.0]] + [[30.0, 1.0]] * 6)
+    members = np.array([True] * 3 + [False] * 6)
+    profile, _, _ = describe([LAST_SEEN, RECEIPTS], values, members, "EUR")
+    found = {item["feature"]: (item["segment_text"], item["population_text"]) for item in profile}
+    assert found["event_recency_days"] == ("6 days", "22 days")
+    assert found["receipts"] == ("9", "3.7")
