@@ -10,6 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from cdp.features.compute import FeatureMatrix
 from cdp.features.definitions import Feature, Kind
+from segments.services.assignment import classifier_choose
 from segments.services.method import build_pipeline, cluster
 
 
@@ -69,3 +70,23 @@ def test_many_columns_measuring_one_thing_do_not_decide_the_segments():
     result = cluster(matrix, k=None, seed=5)
     assert result.k == 3
     assert adjusted_rand_score(groups, result.labels) >= 0.85
+
+
+def test_k_means_segments_without_clear_borders_are_assigned_accurately():
+    """Customers on a continuum (no group stands apart), cut into ten k-means segments: the borders are flat in the
+    transformed space, which a logistic regression draws exactly and a forest only in steps. The more accurate is
+    kept, and it assigns held-out customers to the segment k-means gives them."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    latent = rng.normal(0, 1, (n, 4))
+    values = np.column_stack([latent @ rng.normal(0, 1, (4, 10)) + rng.normal(0, 0.3, (n, 10))])
+    features = [Feature(f"behaviour_{i}", f"behaviour {i}", Kind.RATIO, "{value}") for i in range(10)]
+    matrix = FeatureMatrix([uuid.uuid4() for _ in range(n)], features, values)
+    segments = cluster(matrix, k=10, seed=2).labels
+    train, held_out = np.arange(n) < 2000, np.arange(n) >= 2000
+    pipeline, used = build_pipeline(matrix, variance=0.85, seed=2)
+    chosen, model, accuracies = classifier_choose(pipeline, values[train][:, used], segments[train], seed=2)
+    assert chosen == "logistic regression"
+    assert accuracies["logistic regression"] > accuracies["random forest"]
+    model.fit(values[train][:, used], segments[train])
+    assert (model.predict(values[held_out][:, used]) == segments[held_out]).mean() >= 0.95
