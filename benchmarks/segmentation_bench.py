@@ -9,7 +9,8 @@
 3. Scale, on PostgreSQL (`SEGMENT_BENCH_DATABASE_URL`, a database built by `manage.py demo --customers 200000`): the
    feature job (snapshot written) beside a fixed aggregation over the same tables, warm cache; a full run (features,
    clustering with an automatic k, naming) in a fresh process with its peak memory; the assignment classifier's
-   cross-validated accuracy.
+   cross-validated accuracy. With `SEGMENT_BENCH_DATA_DIR` (the demo's --data-dir), that run and the RFM classes
+   against the personas too.
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ def _persona_of(folder: Path) -> dict[str, str]:
         return {row["person_id"]: row["persona"] for row in csv.DictReader(handle)}
 
 
+def _persona(row: dict, person_of: dict, persona_of: dict) -> str:
+    """The persona of an exported customer: the most common among the persons behind its source records."""
+    votes = Counter(persona_of.get(person_of.get(e, ""), "") for e in row["external_ids"].split(";"))
+    return votes.most_common(1)[0][0]
+
+
 def demo(persons: int) -> dict:
     """ARI against the generator's personas: `--k auto`, every k of the range, and the RFM classes."""
     folder = ROOT / "var" / "bench" / f"segment-demo-{persons}"
@@ -138,10 +145,7 @@ def demo(persons: int) -> dict:
             export, report = Path(tmp) / "run.csv", Path(tmp) / "run.json"
             seconds, _, _ = _manage(url, "segment", *options, "--export", str(export), "--report", str(report))
             rows = _export(export)
-            truth = []
-            for row in rows:
-                votes = Counter(persona_of.get(person_of.get(e, ""), "") for e in row["external_ids"].split(";"))
-                truth.append(votes.most_common(1)[0][0])
+            truth = [_persona(row, person_of, persona_of) for row in rows]
             parsed = json.loads(report.read_text(encoding="utf-8"))
             return _ari(truth, [row["segment"] for row in rows]), parsed["k"], parsed, seconds
 
@@ -211,7 +215,19 @@ def scale(url: str) -> dict:
         out = subprocess.run([_python(), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         seconds, customers = out.stdout.strip().splitlines()[-1].split()
         jobs.append(float(seconds))
-    seconds, peak, line = _manage(url, "segment", "--k", "auto", peak=True)
+    truth_dir = os.environ.get("SEGMENT_BENCH_DATA_DIR")  # the demo's --data-dir: its truth/ gives the personas
+    personas_ari = rfm_ari = None
+    with tempfile.TemporaryDirectory(prefix="segment-scale-") as tmp:
+        export = Path(tmp) / "run.csv"
+        seconds, peak, line = _manage(
+            url, "segment", "--k", "auto", *(("--export", str(export)) if truth_dir else ()), peak=True
+        )
+        if truth_dir:
+            person_of, persona_of = _person_of(Path(truth_dir)), _persona_of(Path(truth_dir))
+            rows = _export(export)
+            truth = [_persona(row, person_of, persona_of) for row in rows]
+            personas_ari = _ari(truth, [row["segment"] for row in rows])
+            rfm_ari = _rfm_ari(url, person_of, persona_of)
     freeze = (
         "import django; django.setup(); from segments.models import SegmentationRun; "
         "from segments.services.assignment import segmentation_freeze; "
@@ -227,6 +243,8 @@ def scale(url: str) -> dict:
         "run_peak_mib": peak,
         "run_line": line,
         "accuracy": float(out.stdout.strip().splitlines()[-1]),
+        "personas_ari": personas_ari,
+        "rfm_ari": rfm_ari,
     }
 
 
@@ -283,10 +301,22 @@ def run(args) -> str:
             f"Run: {measured['run_line']}",
             "",
         ]
+        if measured["personas_ari"] is not None:
+            lines += [
+                f"That run against the generator's personas (`SEGMENT_BENCH_DATA_DIR`, the demo's data folder): ARI "
+                f"{measured['personas_ari']:.3f}; the RFM classes S1–S5 {measured['rfm_ari']:.3f}.",
+                "",
+            ]
     lines.append(
         "Command: `.venv/bin/python benchmarks/run.py segmentation "
         f"--segment-personas {args.segment_personas} --segment-demo {args.segment_demo}"
-        + (" --segment-scale`, with `SEGMENT_BENCH_DATABASE_URL` set." if args.segment_scale else "`.")
+        + (
+            " --segment-scale`, with `SEGMENT_BENCH_DATABASE_URL`"
+            + (" and `SEGMENT_BENCH_DATA_DIR`" if os.environ.get("SEGMENT_BENCH_DATA_DIR") else "")
+            + " set."
+            if args.segment_scale
+            else "`."
+        )
     )
     return "\n".join(lines)
 
