@@ -546,3 +546,15 @@ def _field_by_attname(opts, name: str) -> models.Field:
         if field.attname == name:
             return field
     return opts.get_field(name)
+
+
+ANALYZE_AFTER = 5000  # rows written in bulk from which a table's planner statistics are refreshed (PostgreSQL)
+
+
+def statistics_refresh(model: type[models.Model], written: int) -> None:
+    """Refresh the planner's statistics of `model`'s table after `written` rows went in at once (PostgreSQL; SQLite
+    plans without them). Until autovacuum comes by, the planner would take a run's tens of thousands of new rows for
+    a handful, and plan a nested loop over them."""
+    if connection.vendor == "postgresql" and written >= ANALYZE_AFTER:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

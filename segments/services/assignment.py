@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from cdp.db import Row, objects_insert
+from cdp.db import Row, objects_insert, statistics_refresh
 from cdp.features.selectors import feature_matrix
 from cdp.features.services import features_compute
 from segments.models import Segment, SegmentationRun, SegmentMembership
@@ -166,6 +166,7 @@ def _apply_assignment(run: SegmentationRun, customers: list, predicted: np.ndarr
         if current.get(customer, (None, None))[1] != segment
     ]
     objects_insert(SegmentMembership, rows)
+    statistics_refresh(SegmentMembership, len(rows) + len(closing))
     moved = sum(1 for customer in wanted if customer in current and current[customer][1] != wanted[customer])
     left = sum(1 for customer in current if customer not in wanted)
     counts = {"assigned": len(wanted), "moved": moved, "new": len(rows) - moved, "left": left}

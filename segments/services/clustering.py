@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cdp.db import Row, objects_insert
+from cdp.db import Row, objects_insert, statistics_refresh
 from cdp.features.compute import FeatureMatrix
 from cdp.features.selectors import feature_matrix
 from cdp.features.services import as_of_moment, feature_snapshot_create
@@ -181,6 +181,7 @@ def _write_memberships(run, matrix: FeatureMatrix, result: Clustering, segments:
         for customer, label in zip(matrix.customer_ids, result.labels.tolist(), strict=True)
     ]
     objects_insert(SegmentMembership, rows)
+    statistics_refresh(SegmentMembership, len(rows))
 
 
 def _ari(labels: np.ndarray, other: np.ndarray) -> float:

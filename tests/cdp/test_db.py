@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cdp.db import repoint, rows_by_any_keys, rows_by_keys, rows_update
+from cdp.db import ANALYZE_AFTER, repoint, rows_by_any_keys, rows_by_keys, rows_update, statistics_refresh
 from cdp.models import Customer, Identifier, SourceRecord
 from tests.cdp.factories import CustomerFactory, IdentifierFactory, SourceFactory, SourceRecordFactory
 
@@ -141,3 +141,22 @@ def test_rows_update_writes_each_row_its_own_values(copied, monkeypatch):
         assert stored.updated_at == at
         assert stored.search_name == f"key {index}"
     assert Customer.objects.values().get(pk=untouched.pk) == before
+
+
+def test_statistics_are_refreshed_after_a_bulk_write():
+    """After many rows went in at once, the planner knows how many there are (PostgreSQL; SQLite plans without)."""
+    source = SourceFactory()
+    for _ in range(40):
+        SourceRecordFactory(source=source)
+    table = SourceRecord._meta.db_table
+    statistics_refresh(SourceRecord, written=ANALYZE_AFTER - 1)  # a small write: nothing is refreshed
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        before = cursor.fetchone()[0]
+        statistics_refresh(SourceRecord, written=ANALYZE_AFTER)
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        after = cursor.fetchone()[0]
+    assert before != SourceRecord.objects.count()
+    assert after == SourceRecord.objects.count() == 40
