@@ -52,7 +52,12 @@ FIXED: tuple[Feature, ...] = (
     Feature("tenure_days", "Days since the first purchase", Kind.DAYS, "a customer for {value}", skewed=True),
     Feature("interval_days", "Days between purchases", Kind.DAYS, "buys every {value}", skewed=True),
     Feature("interval_irregularity", "Irregularity of purchase intervals", Kind.RATIO, "buys at irregular times"),
-    Feature("trend", "Spend trend (last 90 days against the 90 before)", Kind.RATIO, "spend trend {value}"),
+    Feature(
+        "trend",
+        "Spend trend (last 90 days against the 90 before)",
+        Kind.RATIO,
+        "spend trend {value} (−1: stopped buying, 0: steady, +1: only lately)",
+    ),
     Feature("discount_share", "Share of spend on discount", Kind.SHARE, "{value} of spend on discount"),
     Feature("return_share", "Share of purchases returned", Kind.SHARE, "returns {value} of purchases"),
     Feature("categories", "Top-level categories bought", Kind.COUNT, "buys in {value} categories"),
