@@ -125,10 +125,35 @@ def _plain(features: list[Feature], values: np.ndarray, members: np.ndarray):
 def _sentence(feature: Feature, value: float, ratio: float | None, currency: str, never: float = 0.0) -> str:
     if never >= 0.5:
         return f"{never:.0%} {feature.never}"
-    text = feature.phrase.format(value=format_value(feature, value, currency))
+    shown = format_value(feature, value, currency)
+    text = feature.phrase.format(value=shown)
+    if shown == "1":  # "buys in 1 category", not "1 categories"
+        text = _singular(feature.phrase).format(value=shown)
     if feature.kind in (Kind.MONEY, Kind.COUNT) and ratio is not None and (ratio >= 1.5 or ratio <= 0.67):
         text += f" ({ratio:.1f}× the average)"
     return text
+
+
+SINGULAR = {
+    "days": "day",
+    "receipts": "receipt",
+    "items": "item",
+    "categories": "category",
+    "products": "product",
+    "stores": "store",
+    "interactions": "interaction",
+}
+
+
+def _singular(phrase: str) -> str:
+    """The phrase with the first plural noun after its value in the singular."""
+    before, marker, after = phrase.partition("{value}")
+    words = after.split(" ")
+    for position, word in enumerate(words):
+        if word in SINGULAR:
+            words[position] = SINGULAR[word]
+            break
+    return before + marker + " ".join(words)
 
 
 def _name(features: list[Feature], z: np.ndarray, order: np.ndarray) -> str:

@@ -38,3 +38,17 @@ def test_the_profile_gives_plain_values_for_the_table():
     found = {item["feature"]: (item["segment_text"], item["population_text"]) for item in profile}
     assert found["event_recency_days"] == ("6 days", "22 days")
     assert found["receipts"] == ("9", "3.7")
+
+
+def test_a_count_of_one_reads_in_the_singular():
+    categories = next(feature for feature in FIXED if feature.name == "categories")
+    products = next(feature for feature in FIXED if feature.name == "products")
+    values = np.array([[1.0, 1.0]] * 3 + [[4.0, 20.0]] * 6)
+    members = np.array([True] * 3 + [False] * 6)
+    profile, _, _ = describe([categories, products], values, members, "EUR")
+    texts = {item["feature"]: item["text"] for item in profile}
+    assert texts["categories"].startswith("buys in 1 category")
+    assert texts["products"].startswith("1 distinct product ")
+    # and more than one stays plural
+    profile, _, _ = describe([categories, products], values, ~members, "EUR")
+    assert {item["feature"]: item["text"] for item in profile}["categories"].startswith("buys in 4 categories")
