@@ -50,7 +50,7 @@ def _folds(y: np.ndarray) -> int:
 
 
 def classifier_choose(pipeline: Pipeline, x: np.ndarray, y: np.ndarray, *, seed: int):
-    """(name, unfitted model, cross-validated accuracy by name): the more accurate of a logistic regression and a
+    """(name, unfitted model, cross-validated accuracy by name, folds): the more accurate of a logistic regression and a
     random forest, each after `pipeline`'s transform (the forest when they tie, or when there are too few customers
     in a segment to cross-validate)."""
     candidates = {
@@ -63,7 +63,7 @@ def classifier_choose(pipeline: Pipeline, x: np.ndarray, y: np.ndarray, *, seed:
         model = Pipeline([*pipeline.steps, ("classifier", classifier)])
         accuracies[name] = float(cross_val_score(model, x, y, cv=folds).mean()) if folds >= 2 else None
     chosen = max(candidates, key=lambda name: (accuracies[name] or 0.0, name == "random forest"))
-    return chosen, Pipeline([*pipeline.steps, ("classifier", candidates[chosen])]), accuracies
+    return chosen, Pipeline([*pipeline.steps, ("classifier", candidates[chosen])]), accuracies, folds
 
 
 def _train(run: SegmentationRun) -> tuple[bytes, dict]:
@@ -76,8 +76,8 @@ def _train(run: SegmentationRun) -> tuple[bytes, dict]:
     sample = np.sort(rng.choice(len(values), size=min(FIT_SAMPLE, len(values)), replace=False))
     pipeline, used = build_pipeline(matrix, variance=run.parameters.get("variance_kept", 0.85), seed=run.seed)
     x, y = values[sample][:, used], targets[sample]
-    chosen, model, accuracies = classifier_choose(pipeline, x, y, seed=run.seed)
-    accuracy, folds = accuracies[chosen], _folds(y)
+    chosen, model, accuracies, folds = classifier_choose(pipeline, x, y, seed=run.seed)
+    accuracy = accuracies[chosen]
     model.fit(x, y)
     buffer = io.BytesIO()
     joblib.dump({"model": model, "features": [matrix.features[i].name for i in used]}, buffer)

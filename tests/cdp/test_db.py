@@ -143,16 +143,15 @@ def test_rows_update_writes_each_row_its_own_values(copied, monkeypatch):
     assert Customer.objects.values().get(pk=untouched.pk) == before
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite plans without statistics (CI's second run)")
 def test_statistics_are_refreshed_after_a_bulk_write():
-    """After many rows went in at once, the planner knows how many there are (PostgreSQL; SQLite plans without)."""
+    """After many rows went in at once, the planner knows how many there are."""
     source = SourceFactory()
     for _ in range(40):
         SourceRecordFactory(source=source)
     table = SourceRecord._meta.db_table
-    statistics_refresh(SourceRecord, written=ANALYZE_AFTER - 1)  # a small write: nothing is refreshed
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
+        statistics_refresh(SourceRecord, written=ANALYZE_AFTER - 1)  # a small write: nothing is refreshed
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
         before = cursor.fetchone()[0]
         statistics_refresh(SourceRecord, written=ANALYZE_AFTER)

@@ -85,7 +85,7 @@ def test_k_means_segments_without_clear_borders_are_assigned_accurately():
     segments = cluster(matrix, k=10, seed=2).labels
     train, held_out = np.arange(n) < 2000, np.arange(n) >= 2000
     pipeline, used = build_pipeline(matrix, variance=0.85, seed=2)
-    chosen, model, accuracies = classifier_choose(pipeline, values[train][:, used], segments[train], seed=2)
+    chosen, model, accuracies, _ = classifier_choose(pipeline, values[train][:, used], segments[train], seed=2)
     assert chosen == "logistic regression"
     assert accuracies["logistic regression"] > accuracies["random forest"]
     model.fit(values[train][:, used], segments[train])
